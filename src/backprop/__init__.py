@@ -1,0 +1,41 @@
+"""backprop: a multi-layer neural network in NumPy, trained by backpropagation.
+
+>>> from backprop import Network, fit
+>>> net = Network([784, 800, 10], activation="relu", seed=0)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from backprop.activations import ACTIVATIONS
+from backprop.gradcheck import gradient_check
+from backprop.losses import LOSSES
+from backprop.network import Network
+from backprop.optim import OPTIMIZERS, Schedule
+from backprop.perceptron import Perceptron
+from backprop.train import Callback, History, Trainer, fit
+
+
+def load(path):
+    """Load a model file written by ``Network.save`` (never unpickles)."""
+    from backprop.modelfile import load as _load
+
+    return _load(path)
+
+
+__all__ = [
+    "ACTIVATIONS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "Callback",
+    "History",
+    "Network",
+    "Perceptron",
+    "Schedule",
+    "Trainer",
+    "__version__",
+    "fit",
+    "gradient_check",
+    "load",
+]

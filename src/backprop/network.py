@@ -1,0 +1,354 @@
+"""The network: a stack of dense layers, its forward pass and its backward pass.
+
+The backward pass is the seed's equations (10)-(17) for L layers (see
+docs/math.md for the derivation; the numbers in the comments are the seed's):
+
+    δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y                          (10)  shortcut pairs only
+    δ⁽ᴸ⁾ = ∂J/∂a⁽ᴸ⁾ ⊙ f'(z⁽ᴸ⁾)                (11)  any other output/loss pair
+    δ⁽ˡ⁾ = W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾ ⊙ f'(z⁽ˡ⁾)             (12), (13)
+    ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ                        (14)-(17)
+
+In row-major batch form (rows are samples, W of shape (n_out, n_in)) the
+products read ``delta @ W`` for W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ and ``delta.T @ a`` for δaᵀ summed
+over the batch.  The cost is the batch mean, so the output delta carries the
+factor 1/N once and every gradient below it is a mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from backprop.activations import ACTIVATIONS, Activation, LeakyReLU, get_activation
+from backprop.init import default_init, get_initializer
+from backprop.layers import Dense, dropout_mask
+from backprop.losses import SHORTCUTS, get_loss
+from backprop.regularization import add_gradient, check_coefficients, penalty
+
+_DEFAULT_LOSS = {
+    "softmax": "categorical_crossentropy",
+    "sigmoid": "binary_crossentropy",
+}
+
+
+def _check_dtype(dtype) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return dt
+
+
+def _check_rate(name: str, rate: float) -> float:
+    if not (isinstance(rate, (int, float)) and 0.0 <= rate < 1.0):
+        raise ValueError(f"{name} must be a number in [0, 1), got {rate!r}")
+    return float(rate)
+
+
+class Network:
+    """A multi-layer perceptron trained by backpropagation.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first: ``[784, 800, 10]`` is 784 inputs, one
+        hidden layer of 800 units and 10 outputs.  At least two entries.
+    activation : str or sequence of str, default "sigmoid"
+        Hidden-layer activation (one name, or one per hidden layer); see
+        ``backprop.activations.ACTIVATIONS``.
+    output : str, optional
+        Output activation.  Default: "softmax" for more than one output unit,
+        "sigmoid" for one.
+    loss : str, optional
+        Default: categorical cross-entropy after softmax, binary cross-entropy
+        after sigmoid, mean squared error otherwise.
+    init : str, optional
+        "glorot", "he", "uniform" (the textbook's U(-1, 1)) or "normal";
+        default He for ReLU-family hidden layers, Glorot otherwise.
+    dropout : float or sequence of float, default 0
+        Inverted-dropout rate of each hidden layer's activations (training only).
+    input_dropout : float, default 0
+        Dropout rate of the input units (training only).
+    dtype : {"float32", "float64"}, default "float32"
+    seed : int, optional
+        Seed of the one ``numpy.random.Generator`` (``self.rng``) behind every
+        random draw: initial weights, shuffling, dropout and augmentation.
+    rng : numpy.random.Generator, optional
+        Use this generator instead of seeding a new one.
+    leaky_slope : float, default 0.01
+        Slope of leaky_relu for z < 0.
+
+    Attributes
+    ----------
+    layers : list of Dense
+    loss : Loss
+    rng : numpy.random.Generator
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Sequence[str] = "sigmoid",
+        output: str | None = None,
+        loss: str | None = None,
+        init: str | None = None,
+        dropout: float | Sequence[float] = 0.0,
+        input_dropout: float = 0.0,
+        dtype: str | np.dtype = "float32",
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+        leaky_slope: float = 0.01,
+        _params: Sequence[np.ndarray] | None = None,
+    ) -> None:
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or any(s < 1 for s in sizes):
+            raise ValueError(
+                f"sizes must list at least two positive layer sizes (inputs, ..., outputs), "
+                f"got {sizes!r}"
+            )
+        n_hidden = len(sizes) - 2
+        hidden = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if len(hidden) != n_hidden:
+            raise ValueError(
+                f"activation lists {len(hidden)} names but the network has {n_hidden} hidden layers"
+            )
+        if output is None:
+            output = "softmax" if sizes[-1] > 1 else "sigmoid"
+        if loss is None:
+            loss = _DEFAULT_LOSS.get(output, "mse")
+        for name in [*hidden, output]:
+            if name not in ACTIVATIONS:
+                get_activation(name)  # raises the ValueError naming the choices
+        if output == "softmax" and sizes[-1] < 2:
+            raise ValueError("a softmax output needs at least 2 units; use output='sigmoid' for 1")
+        rates = [dropout] * n_hidden if isinstance(dropout, (int, float)) else list(dropout)
+        if len(rates) != n_hidden:
+            raise ValueError(
+                f"dropout lists {len(rates)} rates but the network has {n_hidden} hidden layers"
+            )
+        self.dropout = [_check_rate("dropout", r) for r in rates]
+        self.input_dropout = _check_rate("input_dropout", input_dropout)
+        self.dtype = _check_dtype(dtype)
+        self.sizes = sizes
+        self.loss = get_loss(loss)
+        self.init = init or default_init(hidden[0] if hidden else output)
+        self.leaky_slope = float(leaky_slope)
+        self.seed = seed
+        self.rng = rng if rng is not None else np.random.default_rng(seed)
+        initializer = get_initializer(self.init)
+        names = [*hidden, output]
+        self.layers: list[Dense] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            if _params is not None:
+                W = np.asarray(_params[2 * i], dtype=self.dtype)
+                b = np.asarray(_params[2 * i + 1], dtype=self.dtype)
+            else:
+                W, b = initializer(n_in, n_out, self.rng, self.dtype)
+            act: Activation = (
+                LeakyReLU(self.leaky_slope)
+                if names[i] == "leaky_relu"
+                else get_activation(names[i])
+            )
+            self.layers.append(Dense(W, b, act))
+        self._cache: dict | None = None
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def activations(self) -> list[str]:
+        """Activation names, one per layer (hidden layers, then the output)."""
+        return [layer.activation.name for layer in self.layers]
+
+    @property
+    def shortcut(self) -> bool:
+        """True when δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y holds exactly for this output and loss."""
+        return (self.layers[-1].activation.name, self.loss.name) in SHORTCUTS
+
+    def params(self) -> list[np.ndarray]:
+        """[W⁽¹⁾, b⁽¹⁾, W⁽²⁾, b⁽²⁾, ...]: the arrays themselves (updates act in place)."""
+        return [p for layer in self.layers for p in (layer.W, layer.b)]
+
+    def param_names(self) -> list[str]:
+        return [f"{p}{i}" for i in range(1, len(self.layers) + 1) for p in ("W", "b")]
+
+    def weights(self) -> list[np.ndarray]:
+        return [layer.W for layer in self.layers]
+
+    def get_params(self) -> list[np.ndarray]:
+        """A copy of every parameter array."""
+        return [p.copy() for p in self.params()]
+
+    def set_params(self, values: Sequence[np.ndarray]) -> None:
+        """Copy ``values`` (as from ``get_params``) into the parameters, in place."""
+        params = self.params()
+        if len(values) != len(params):
+            raise ValueError(f"expected {len(params)} parameter arrays, got {len(values)}")
+        for p, v in zip(params, values):
+            if np.shape(v) != p.shape:
+                raise ValueError(f"parameter shape mismatch: expected {p.shape}, got {np.shape(v)}")
+            p[...] = v
+
+    def config(self) -> dict:
+        """Everything but the arrays needed to rebuild this network (JSON-able)."""
+        return {
+            "sizes": list(self.sizes),
+            "activation": self.activations[:-1],
+            "output": self.activations[-1],
+            "loss": self.loss.name,
+            "init": self.init,
+            "dropout": list(self.dropout),
+            "input_dropout": self.input_dropout,
+            "dtype": self.dtype.name,
+            "leaky_slope": self.leaky_slope,
+        }
+
+    @classmethod
+    def from_config(
+        cls, config: dict, params: Sequence[np.ndarray] | None = None, **kwargs
+    ) -> Network:
+        """Rebuild a network from ``config()`` and, optionally, its parameter arrays."""
+        return cls(**config, _params=params, **kwargs)
+
+    def astype(self, dtype) -> Network:
+        """A copy of this network with parameters in ``dtype`` (shares nothing)."""
+        cfg = self.config()
+        cfg["dtype"] = dtype
+        return Network.from_config(cfg, self.get_params(), rng=np.random.default_rng(0))
+
+    def copy(self) -> Network:
+        return self.astype(self.dtype)
+
+    def __repr__(self) -> str:
+        acts = ",".join(self.activations)
+        return f"Network({self.sizes}, activations=[{acts}], loss={self.loss.name})"
+
+    # ------------------------------------------------------------------ forward
+    def _check_X(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ValueError(
+                f"X must have shape (n_samples, {self.sizes[0]}), got {X.shape}; "
+                "flatten images first (e.g. X.reshape(len(X), -1))"
+            )
+        return X.astype(self.dtype, copy=False)
+
+    def forward(self, X: np.ndarray, train: bool = False) -> np.ndarray:
+        """Forward pass: return the output activations a⁽ᴸ⁾, shape (N, n_out).
+
+        ``train=True`` applies dropout (drawing masks from ``self.rng``).  The
+        z and a of every layer are kept for the following ``backward``.
+        """
+        X = self._check_X(X)
+        inputs, zs, outs, masks = [], [], [], []
+        a = X
+        if train and self.input_dropout:
+            mask = dropout_mask(a.shape, self.input_dropout, self.rng, self.dtype)
+            a = a * mask
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            inputs.append(a)
+            z, a = layer.forward(a)  # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b, a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾)
+            zs.append(z)
+            outs.append(a)
+            mask = None
+            if train and i < last and self.dropout[i]:
+                mask = dropout_mask(a.shape, self.dropout[i], self.rng, self.dtype)
+                a = a * mask
+            masks.append(mask)
+        self._cache = {"inputs": inputs, "z": zs, "a": outs, "masks": masks}
+        return a
+
+    def predict_proba(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """Output activations for X, shape (N, n_out), in batches, without dropout."""
+        X = self._check_X(X)
+        parts = []
+        for start in range(0, len(X), batch_size):
+            a = X[start : start + batch_size]
+            for layer in self.layers:
+                _, a = layer.forward(a)
+            parts.append(a)
+        self._cache = None
+        if not parts:
+            return np.empty((0, self.sizes[-1]), dtype=self.dtype)
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def predict(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """Class indices, shape (N,): argmax of the outputs, or output > 0.5 for one unit."""
+        a = self.predict_proba(X, batch_size)
+        if a.shape[1] == 1:
+            return (a[:, 0] > 0.5).astype(np.int64)
+        return a.argmax(axis=1)
+
+    # ------------------------------------------------------------------ cost
+    def cost(self, X: np.ndarray, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> float:
+        """J = mean loss over the batch + (l2/2)Σ‖W‖² + l1Σ|W| (no dropout)."""
+        a = self.predict_proba(X)
+        return self.loss.value(a, np.asarray(Y, dtype=a.dtype)) + penalty(self.weights(), l1, l2)
+
+    # ------------------------------------------------------------------ backward
+    def backward(self, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> list[np.ndarray]:
+        """Backward pass after ``forward``: gradients of the mean cost J.
+
+        Parameters
+        ----------
+        Y : ndarray, shape (N, n_out)
+            Targets of the batch given to the last ``forward`` (one-hot for
+            classification).
+        l1, l2 : float
+            Regularisation coefficients (see ``backprop.regularization``).
+
+        Returns
+        -------
+        list of ndarray
+            [∇W⁽¹⁾, ∇b⁽¹⁾, ∇W⁽²⁾, ...], each the shape of its parameter.
+        """
+        if self._cache is None:
+            raise RuntimeError("backward() needs a forward() on the same batch first")
+        check_coefficients(l1, l2)
+        inputs, zs, outs, masks = (
+            self._cache["inputs"],
+            self._cache["z"],
+            self._cache["a"],
+            self._cache["masks"],
+        )
+        a_L, z_L = outs[-1], zs[-1]
+        Y = np.asarray(Y, dtype=a_L.dtype)
+        if Y.shape != a_L.shape:
+            raise ValueError(f"Y must have shape {a_L.shape} (one row per sample), got {Y.shape}")
+        n = a_L.shape[0]
+        out = self.layers[-1].activation
+        if self.shortcut:
+            delta = a_L - Y  # (10): δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y
+        else:
+            delta = out.backward(z_L, a_L, self.loss.grad(a_L, Y))  # (11): ∂J/∂a ⊙ ∂a/∂z
+        delta *= 1.0 / n  # J is the batch mean: divide once here, every ∇ below is a mean
+        grads: list[np.ndarray] = [None] * (2 * len(self.layers))  # type: ignore[list-item]
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            grad_W = delta.T @ inputs[i]  # (14), (16): ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ
+            add_gradient(grad_W, layer.W, l1, l2)  # + l2 W + l1 sign(W)
+            grads[2 * i] = grad_W
+            grads[2 * i + 1] = delta.sum(axis=0)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ (summed over the batch)
+            if i > 0:
+                back = delta @ layer.W  # W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾, the sum in (13)
+                if masks[i - 1] is not None:
+                    back *= masks[i - 1]  # dropped units pass no gradient
+                prev = self.layers[i - 1].activation
+                delta = prev.backward(zs[i - 1], outs[i - 1], back)  # (12): ⊙ f'(z⁽ˡ⁾)
+        return grads
+
+    def gradients(
+        self, X: np.ndarray, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0, train: bool = False
+    ) -> list[np.ndarray]:
+        """``forward(X)`` then ``backward(Y)``: the gradient of J at X, Y."""
+        self.forward(X, train=train)
+        return self.backward(Y, l1, l2)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path, **metadata) -> None:
+        """Write this network to a model file (see ``backprop.modelfile``)."""
+        from backprop.modelfile import save
+
+        save(self, path, **metadata)

@@ -10,8 +10,14 @@ docs/math.md for the derivation; the numbers in the comments are the seed's):
 
 In row-major batch form (rows are samples, W of shape (n_out, n_in)) the
 products read ``delta @ W`` for W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ and ``delta.T @ a`` for δaᵀ summed
-over the batch.  The cost is the batch mean, so the output delta carries the
-factor 1/N once and every gradient below it is a mean.
+over the batch.  δ is per sample, exactly as in the seed; the cost is the
+batch mean, so each gradient δaᵀ summed over the batch is divided by N.
+
+After ``forward`` the attribute ``cache`` holds, per layer, the input
+``inputs[l]`` (a⁽ˡ⁾ after dropout), ``z[l]``, the activation ``a[l]`` (before
+dropout) and the dropout ``masks[l]`` (or None); ``backward`` adds the deltas
+``delta[l]`` (δ of layer l's output, per sample).  ``backprop explain`` prints
+these arrays.
 """
 
 from __future__ import annotations
@@ -153,7 +159,7 @@ class Network:
                 else get_activation(names[i])
             )
             self.layers.append(Dense(W, b, act))
-        self._cache: dict | None = None
+        self.cache: dict | None = None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -257,7 +263,7 @@ class Network:
                 mask = dropout_mask(a.shape, self.dropout[i], self.rng, self.dtype)
                 a = a * mask
             masks.append(mask)
-        self._cache = {"inputs": inputs, "z": zs, "a": outs, "masks": masks}
+        self.cache = {"inputs": inputs, "z": zs, "a": outs, "masks": masks}
         return a
 
     def predict_proba(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
@@ -269,7 +275,7 @@ class Network:
             for layer in self.layers:
                 _, a = layer.forward(a)
             parts.append(a)
-        self._cache = None
+        self.cache = None
         if not parts:
             return np.empty((0, self.sizes[-1]), dtype=self.dtype)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -304,14 +310,14 @@ class Network:
         list of ndarray
             [∇W⁽¹⁾, ∇b⁽¹⁾, ∇W⁽²⁾, ...], each the shape of its parameter.
         """
-        if self._cache is None:
+        if self.cache is None:
             raise RuntimeError("backward() needs a forward() on the same batch first")
         check_coefficients(l1, l2)
         inputs, zs, outs, masks = (
-            self._cache["inputs"],
-            self._cache["z"],
-            self._cache["a"],
-            self._cache["masks"],
+            self.cache["inputs"],
+            self.cache["z"],
+            self.cache["a"],
+            self.cache["masks"],
         )
         a_L, z_L = outs[-1], zs[-1]
         Y = np.asarray(Y, dtype=a_L.dtype)
@@ -323,20 +329,23 @@ class Network:
             delta = a_L - Y  # (10): δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y
         else:
             delta = out.backward(z_L, a_L, self.loss.grad(a_L, Y))  # (11): ∂J/∂a ⊙ ∂a/∂z
-        delta *= 1.0 / n  # J is the batch mean: divide once here, every ∇ below is a mean
+        deltas: list[np.ndarray] = [None] * len(self.layers)  # type: ignore[list-item]
         grads: list[np.ndarray] = [None] * (2 * len(self.layers))  # type: ignore[list-item]
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            grad_W = delta.T @ inputs[i]  # (14), (16): ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ
+            deltas[i] = delta
+            grad_W = delta.T @ inputs[i]  # (14), (16): ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ, summed over the batch
+            grad_W *= 1.0 / n  # J is the batch mean
             add_gradient(grad_W, layer.W, l1, l2)  # + l2 W + l1 sign(W)
             grads[2 * i] = grad_W
-            grads[2 * i + 1] = delta.sum(axis=0)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ (summed over the batch)
+            grads[2 * i + 1] = delta.mean(axis=0)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch mean
             if i > 0:
                 back = delta @ layer.W  # W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾, the sum in (13)
                 if masks[i - 1] is not None:
                     back *= masks[i - 1]  # dropped units pass no gradient
                 prev = self.layers[i - 1].activation
                 delta = prev.backward(zs[i - 1], outs[i - 1], back)  # (12): ⊙ f'(z⁽ˡ⁾)
+        self.cache["delta"] = deltas
         return grads
 
     def gradients(

@@ -1,14 +1,97 @@
-"""`backprop data` (not yet implemented)."""
+"""`backprop data fetch|verify|info [NAME]`: fetch into the cache, check hashes, describe."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="(not yet implemented)")
+    p = sub.add_parser(
+        "data",
+        help="fetch, verify or describe data sets",
+        description=(
+            "fetch: download a data set into the cache and verify it (sha256). "
+            "verify: re-check cached files against the recorded hashes. "
+            "info: print sizes, class counts and where the files are."
+        ),
+    )
+    p.add_argument("action", choices=["fetch", "verify", "info"], help="what to do")
+    p.add_argument(
+        "name",
+        nargs="?",
+        default=None,
+        help="data set name (fetch: default mnist; verify: default every downloadable set; "
+        "info: default mnist-sample)",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="info on your own data: a folder of IDX files or class sub-folders, .npz or .csv",
+    )
+    p.add_argument(
+        "--cache-dir",
+        default=None,
+        help="cache root (default $BACKPROP_DATA, else $XDG_CACHE_HOME/backprop, "
+        "else ~/.cache/backprop)",
+    )
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per network read")
+    p.add_argument("--no-progress", action="store_true", help="no download progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("backprop data is not implemented yet")
+    from backprop.data import download
+    from backprop.data.datasets import DATASETS, load_dataset
+    from backprop.errors import DataError
+
+    name = args.name
+    if name is not None and name not in DATASETS:
+        raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+    root = args.cache_dir
+
+    if args.action == "fetch":
+        name = name or "mnist"
+        if name not in download.DOWNLOADS:
+            print(f"{name} is built in; nothing to fetch")
+            return 0
+        files = download.fetch(
+            name, cache_dir=root, progress=not args.no_progress, timeout=args.timeout
+        )
+        for path in files.values():
+            print(f"ok  {path}  ({path.stat().st_size:,} bytes, sha256 verified)")
+        return 0
+
+    if args.action == "verify":
+        names = [name] if name else list(download.DOWNLOADS)
+        bad = 0
+        for n in names:
+            if n not in download.DOWNLOADS:
+                print(f"{n}: built in, nothing to verify")
+                continue
+            found = download.locate(n, root)
+            if found is not None:
+                for path in found.values():
+                    print(f"{n:<14}{'ok':<8}{path}")
+                continue
+            results = download.verify(n, root)
+            for path, status in results.values():
+                print(f"{n:<14}{status:<8}{path}")
+            statuses = {s for _, s in results.values()}
+            if "damaged" in statuses or (name and "missing" in statuses):
+                bad += 1
+        if bad:
+            print(
+                "some files are missing or damaged; run `backprop data fetch NAME` to fetch "
+                "them again",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+
+    # info
+    if args.data_dir is None:
+        name = name or "mnist-sample"
+    ds = load_dataset(name, data_dir=args.data_dir, cache_dir=root, download=False)
+    print(ds.summary())
+    return 0

@@ -45,7 +45,7 @@ TYPE_CODES: dict[int, np.dtype] = {
 }
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1 << 22  # 4 MiB per read
+_CHUNK = 1 << 20  # 1 MiB per read
 
 
 def _is_gzip(path: Path) -> bool:

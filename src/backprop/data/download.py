@@ -198,7 +198,16 @@ def _download_one(url: str, dest: Path, expected: str, timeout: float, progress:
             h = hashlib.sha256()
             got = 0
             with _progress_bar(total, dest.name, progress) as bar:
-                while chunk := resp.read(_CHUNK):
+                while True:
+                    try:
+                        chunk = resp.read(_CHUNK)
+                    except http.client.IncompleteRead as exc:
+                        got += len(exc.partial)
+                        raise OSError(
+                            f"connection cut after {got} of {total or '?'} bytes"
+                        ) from exc
+                    if not chunk:
+                        break
                     out.write(chunk)
                     h.update(chunk)
                     got += len(chunk)

@@ -1,0 +1,265 @@
+"""The registry, the bundled sample and the user's own data in every supported layout."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from backprop.cli import main
+from backprop.data import DATASETS, Dataset, load_dataset
+from backprop.data.datasets import SAMPLE_DIR
+from backprop.data.idx import write_idx
+from backprop.errors import DataError
+
+
+def test_registry_names() -> None:
+    assert set(DATASETS) == {"mnist", "fashion-mnist", "kmnist", "mnist-sample", "digits", "xor"}
+    for name, spec in DATASETS.items():
+        assert callable(spec["loader"]), name
+        assert len(spec["class_names"]) >= 2
+
+
+def test_bundled_sample() -> None:
+    ds = load_dataset("mnist-sample")
+    assert isinstance(ds, Dataset) and ds.name == "mnist-sample"
+    assert ds.X_train.shape == (4000, 28, 28) and ds.X_test.shape == (1000, 28, 28)
+    assert ds.X_train.dtype == np.uint8
+    assert ds.y_train.dtype == np.int64 and ds.y_test.dtype == np.int64
+    assert np.bincount(ds.y_train).tolist() == [400] * 10
+    assert np.bincount(ds.y_test).tolist() == [100] * 10
+    assert ds.class_names == [str(i) for i in range(10)] and ds.n_classes == 10
+    assert ds.image_shape == (28, 28)
+    # real handwriting: mostly background, full ink range, a plausible mean
+    assert ds.X_train.min() == 0 and ds.X_train.max() == 255
+    assert 20 < ds.X_train.mean() < 50
+    assert (ds.X_train == 0).mean() > 0.7
+
+
+def test_bundled_sample_matches_its_files_read_by_hand() -> None:
+    raw = gzip.decompress((SAMPLE_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    magic, count = struct.unpack(">II", raw[:8])
+    assert magic == 0x801 and count == 1000
+    ds = load_dataset("mnist-sample")
+    assert ds.y_test.tolist() == list(raw[8:])
+    assert (SAMPLE_DIR / "ATTRIBUTION.md").is_file()
+    assert "CC BY-SA 3.0" in (SAMPLE_DIR / "ATTRIBUTION.md").read_text()
+
+
+def test_xor() -> None:
+    ds = load_dataset("xor")
+    assert ds.X_train.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    assert ds.y_train.tolist() == [0, 1, 1, 0]
+    assert np.array_equal(ds.X_test, ds.X_train) and ds.image_shape is None
+    assert ds.X_train.dtype.kind == "f"
+
+
+def test_digits_split() -> None:
+    from sklearn.datasets import load_digits
+
+    ds = load_dataset("digits")
+    full = load_digits()
+    assert ds.image_shape == (8, 8) and ds.X_train.shape[1:] == (8, 8)
+    assert len(ds.y_train) + len(ds.y_test) == len(full.target) == 1797
+    assert len(ds.y_test) == DATASETS["digits"]["n_test"]
+    # stratified: each class gives 20% (rounded) to the test part
+    per_class = np.bincount(full.target)
+    assert np.bincount(ds.y_test).tolist() == [int(np.floor(0.2 * n + 0.5)) for n in per_class]
+    # the split is fixed (seed 0) and the parts partition the data
+    again = load_dataset("digits")
+    assert np.array_equal(again.X_test, ds.X_test)
+    rows = {r.tobytes() for r in np.concatenate([ds.X_train, ds.X_test])}
+    assert rows == {r.tobytes() for r in full.images}
+
+
+def test_digits_without_sklearn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(DataError, match="pip install scikit-learn"):
+        load_dataset("digits")
+
+
+def write_four(folder: Path, n_train: int = 12, n_test: int = 5, gz: bool = True,
+               dotted: bool = False, shape: tuple[int, ...] = (28, 28)) -> tuple:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    Xtr = rng.integers(0, 256, (n_train, *shape)).astype(np.uint8)
+    ytr = (np.arange(n_train) % 10).astype(np.uint8)
+    Xte = rng.integers(0, 256, (n_test, *shape)).astype(np.uint8)
+    yte = (np.arange(n_test) % 10).astype(np.uint8)
+    sep = "." if dotted else "-"
+    ext = ".gz" if gz else ""
+    write_idx(folder / f"train-images{sep}idx3-ubyte{ext}", Xtr)
+    write_idx(folder / f"train-labels{sep}idx1-ubyte{ext}", ytr)
+    if n_test:
+        write_idx(folder / f"t10k-images{sep}idx3-ubyte{ext}", Xte)
+        write_idx(folder / f"t10k-labels{sep}idx1-ubyte{ext}", yte)
+    return Xtr, ytr, Xte, yte
+
+
+@pytest.mark.parametrize("gz, dotted", [(True, False), (False, True)])
+def test_idx_folder(tmp_path: Path, gz: bool, dotted: bool) -> None:
+    Xtr, ytr, Xte, yte = write_four(tmp_path / "mine", gz=gz, dotted=dotted)
+    ds = load_dataset(data_dir=tmp_path / "mine")
+    assert ds.name == "mine" and ds.image_shape == (28, 28)
+    assert np.array_equal(ds.X_train, Xtr) and np.array_equal(ds.y_test, yte)
+    assert ds.y_train.dtype == np.int64 and ds.class_names == [str(i) for i in range(10)]
+
+
+def test_idx_folder_without_test_pair(tmp_path: Path) -> None:
+    write_four(tmp_path, n_test=0)
+    ds = load_dataset(data_dir=tmp_path)
+    assert ds.X_test is None and ds.y_test is None and len(ds.y_train) == 12
+    assert "none" in ds.summary()
+
+
+def test_idx_folder_count_mismatch(tmp_path: Path) -> None:
+    write_four(tmp_path)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros(11, np.uint8))
+    with pytest.raises(DataError, match="holds 12 items but .* holds 11 labels"):
+        load_dataset(data_dir=tmp_path)
+
+
+def test_named_dataset_from_folder(tmp_path: Path) -> None:
+    write_four(tmp_path)
+    ds = load_dataset("fashion-mnist", data_dir=tmp_path)
+    assert ds.name == "fashion-mnist" and ds.class_names[0] == "T-shirt/top"
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.array([0, 1, 2, 3, 12], np.uint8))
+    with pytest.raises(DataError, match="label 12 is outside the 10 classes"):
+        load_dataset("fashion-mnist", data_dir=tmp_path)
+
+
+def test_named_dataset_wrong_image_size(tmp_path: Path) -> None:
+    write_four(tmp_path, shape=(8, 8))
+    with pytest.raises(DataError, match="should be 28x28"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
+def test_npz(tmp_path: Path) -> None:
+    X = np.arange(60, dtype=np.float32).reshape(6, 10)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    np.savez(tmp_path / "d.npz", X=X, y=y, X_test=X[:2], y_test=y[:2])
+    ds = load_dataset(data_dir=tmp_path / "d.npz")
+    assert np.array_equal(ds.X_train, X) and ds.y_train.tolist() == y.tolist()
+    assert ds.X_test.shape == (2, 10) and ds.image_shape is None and ds.n_classes == 3
+    np.savez(tmp_path / "only.npz", X=X.reshape(6, 2, 5), y=y)
+    ds = load_dataset(data_dir=tmp_path / "only.npz")
+    assert ds.X_test is None and ds.image_shape == (2, 5)
+
+
+def test_npz_string_labels(tmp_path: Path) -> None:
+    X = np.zeros((4, 3))
+    np.savez(tmp_path / "s.npz", X=X, y=np.array(["dog", "cat", "dog", "bird"]),
+             X_test=X[:1], y_test=np.array(["cat"]))
+    ds = load_dataset(data_dir=tmp_path / "s.npz")
+    assert ds.class_names == ["bird", "cat", "dog"]
+    assert ds.y_train.tolist() == [2, 1, 2, 0] and ds.y_test.tolist() == [1]
+
+
+def test_npz_errors(tmp_path: Path) -> None:
+    np.savez(tmp_path / "a.npz", X=np.zeros((3, 2)), labels=np.zeros(3))
+    with pytest.raises(DataError, match="needs arrays 'X' and 'y'"):
+        load_dataset(data_dir=tmp_path / "a.npz")
+    np.savez(tmp_path / "b.npz", X=np.zeros((3, 2)), y=np.zeros(2, int))
+    with pytest.raises(DataError, match="3 rows but y has 2"):
+        load_dataset(data_dir=tmp_path / "b.npz")
+    np.savez(tmp_path / "c.npz", X=np.zeros((2, 2)), y=np.array([{"a": 1}, None], dtype=object))
+    with pytest.raises(DataError, match="without pickle"):
+        load_dataset(data_dir=tmp_path / "c.npz")
+
+
+def test_csv_kaggle_layout(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, (5, 16))
+    labels = np.array([3, 1, 4, 1, 5])
+    header = "label," + ",".join(f"pixel{i}" for i in range(16))
+    rows = [",".join(str(v) for v in [lab, *px]) for lab, px in zip(labels, pixels)]
+    (tmp_path / "train.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    ds = load_dataset(data_dir=tmp_path / "train.csv")
+    assert ds.X_train.dtype == np.uint8 and ds.X_train.shape == (5, 4, 4)
+    assert ds.image_shape == (4, 4) and ds.X_test is None
+    assert np.array_equal(ds.X_train.reshape(5, 16), pixels)
+    assert ds.y_train.tolist() == [3, 1, 4, 1, 5]
+    assert ds.n_classes == 6
+    (tmp_path / "plain.csv").write_text("1,0.5,2.5\n0,1.5,3\n")  # no header, float features
+    ds = load_dataset(data_dir=tmp_path / "plain.csv")
+    assert ds.X_train.tolist() == [[0.5, 2.5], [1.5, 3.0]] and ds.image_shape is None
+
+
+def test_csv_errors(tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("label,a\n1,x\n")
+    with pytest.raises(DataError, match="bad.csv"):
+        load_dataset(data_dir=tmp_path / "bad.csv")
+    (tmp_path / "lab.csv").write_text("0.5,1\n1,2\n")
+    with pytest.raises(DataError, match="whole numbers"):
+        load_dataset(data_dir=tmp_path / "lab.csv")
+
+
+def make_image(path: Path, value: int, size: tuple[int, int] = (6, 4), mode: str = "L") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    color = value if mode == "L" else (value, value, value)
+    Image.new(mode, size, color).save(path)
+
+
+def test_image_folder(tmp_path: Path) -> None:
+    make_image(tmp_path / "imgs" / "dog" / "a.png", 10)
+    make_image(tmp_path / "imgs" / "cat" / "b.png", 200, mode="RGB")
+    make_image(tmp_path / "imgs" / "cat" / "c.png", 77)
+    (tmp_path / "imgs" / "cat" / "notes.txt").write_text("ignored")
+    ds = load_dataset(data_dir=tmp_path / "imgs")
+    assert ds.class_names == ["cat", "dog"] and ds.image_shape == (4, 6)
+    assert ds.X_train.dtype == np.uint8 and ds.X_train.shape == (3, 4, 6)
+    assert ds.y_train.tolist() == [0, 0, 1]
+    assert [int(x[0, 0]) for x in ds.X_train] == [200, 77, 10]
+    assert ds.X_test is None
+
+
+def test_image_folder_train_test(tmp_path: Path) -> None:
+    for split in ("train", "test"):
+        make_image(tmp_path / split / "a" / "1.png", 1)
+        make_image(tmp_path / split / "b" / "2.png", 2)
+    ds = load_dataset(data_dir=tmp_path)
+    assert ds.class_names == ["a", "b"] and len(ds.y_train) == 2 and ds.y_test.tolist() == [0, 1]
+
+
+def test_image_folder_sizes_differ(tmp_path: Path) -> None:
+    make_image(tmp_path / "a" / "1.png", 1, size=(6, 4))
+    make_image(tmp_path / "b" / "2.png", 1, size=(5, 5))
+    with pytest.raises(DataError, match=r"2.png: image is 5x5 but .*1.png is 6x4"):
+        load_dataset(data_dir=tmp_path)
+
+
+def test_entry_point_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="unknown data set 'mnistt'"):
+        load_dataset("mnistt")
+    with pytest.raises(DataError, match="name a data set"):
+        load_dataset()
+    with pytest.raises(DataError, match="does not exist"):
+        load_dataset(data_dir=tmp_path / "nope")
+    with pytest.raises(DataError, match="built in"):
+        load_dataset("xor", data_dir=tmp_path)
+    (tmp_path / "x.txt").write_text("1")
+    with pytest.raises(DataError, match="unknown data file type"):
+        load_dataset(data_dir=tmp_path / "x.txt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="holds neither"):
+        load_dataset(data_dir=tmp_path / "empty")
+
+
+def test_cli_info_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["data", "info", "mnist-sample"]) == 0
+    out = capsys.readouterr().out
+    assert "4,000 items" in out and "1,000 items" in out and "0:400" in out
+    assert str(SAMPLE_DIR) in out
+
+
+def test_cli_info_data_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_four(tmp_path)
+    assert main(["data", "info", "--data-dir", str(tmp_path)]) == 0
+    assert "12 items" in capsys.readouterr().out
+    assert main(["data", "info", "bogus"]) == 2
+    assert "unknown data set 'bogus'" in capsys.readouterr().err

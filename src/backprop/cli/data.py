@@ -35,7 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="cache root (default $BACKPROP_DATA, else $XDG_CACHE_HOME/backprop, "
         "else ~/.cache/backprop)",
     )
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per network read")
+    p.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per network read (default 30)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no download progress bar")
     p.set_defaults(func=run)
 

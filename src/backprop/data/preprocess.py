@@ -196,7 +196,8 @@ class Preprocessor:
         out_dtype = self.dtype if dtype is None else np.dtype(dtype)
         flat = X.reshape(X.shape[0], D)
         if self.scale == "standard":
-            assert self.mean is not None and self.std is not None
+            if self.mean is None or self.std is None:
+                raise DataError("Preprocessor('standard') has no fitted mean/std; call fit first")
             return ((flat - self.mean) / self.std).astype(out_dtype, copy=False)
         out = flat.astype(out_dtype)
         if self.scale in ("unit", "symmetric"):

@@ -418,7 +418,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume is not None:
         run_dir = Path(args.resume)
-        given = [f"--{f.name.replace('_', '-')}" for f in TrainConfig.fields() if hasattr(args, f.name)]
+        given = [
+            f"--{f.name.replace('_', '-')}" for f in TrainConfig.fields() if hasattr(args, f.name)
+        ]
         given += [flag for flag, v in (("--preset", args.preset), ("--config", args.config),
                                        ("--out", args.out)) if v is not None]
         if given:

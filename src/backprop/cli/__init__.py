@@ -16,7 +16,9 @@ from backprop import __version__
 from backprop.errors import BackpropError
 
 #: Sub-commands, in the order ``backprop --help`` lists them.
-COMMANDS = ["train", "evaluate", "predict", "report", "gradcheck", "explain", "data"]
+COMMANDS = [
+    "train", "evaluate", "predict", "report", "gradcheck", "explain", "data", "serve", "export",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

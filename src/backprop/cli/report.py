@@ -1,4 +1,4 @@
-"""`backprop report` (not yet implemented)."""
+"""`backprop report RUN_DIR`: plots and an HTML page for one training run."""
 
 from __future__ import annotations
 
@@ -6,9 +6,22 @@ import argparse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="(not yet implemented)")
+    p = sub.add_parser(
+        "report",
+        help="plots and report.html for a run folder",
+        description=(
+            "Write curves.png (loss and accuracy, training vs validation), confusion.png, "
+            "misclassified.png, weights.png (first-layer weights as image tiles) and "
+            "report.html (readable offline) into RUN_DIR."
+        ),
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by backprop train")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("backprop report is not implemented yet")
+    from backprop.report import make_report
+
+    page = make_report(args.run_dir)
+    print(f"wrote {page}")
+    return 0

@@ -1,0 +1,324 @@
+"""The run report: plots of one training run and an HTML page that shows them.
+
+``make_report(run_dir)`` writes into the run folder
+
+``curves.png``        loss and accuracy per epoch, training vs validation;
+``confusion.png``     the test confusion matrix;
+``misclassified.png`` up to 64 misclassified test images with true and predicted labels;
+``weights.png``       the first layer's weights as image tiles (image data only);
+``report.html``       the plots, the metrics and config.toml on one page.
+
+The page embeds each plot as a ``data:`` URI (it opens offline, even when
+moved alone) and links each one to its PNG file next to it.  Matplotlib is
+imported only here, and only its object API with the Agg canvas is used, so
+no window opens and the global pyplot state is left alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["classification_metrics", "make_report"]
+
+
+def classification_metrics(y_true, y_pred, class_names: list[str]) -> dict:
+    """Accuracy, per-class precision/recall/F1/support, macro averages and the confusion matrix.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (N,)
+    class_names : list of str
+        One per class; classes are 0..K-1.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``correct``, ``n``, ``class_names``, ``per_class`` (list
+        of dicts with precision, recall, f1, support), ``macro`` and
+        ``confusion`` (K×K list, rows true, columns predicted).  A class never
+        predicted has precision 0 (likewise recall and F1 for absent classes).
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(
+            f"y_true and y_pred must be (N,) arrays of the same length, got {y_true.shape} "
+            f"and {y_pred.shape}"
+        )
+    k = len(class_names)
+    top = int(max(y_true.max(initial=0), y_pred.max(initial=0)))
+    if top >= k:
+        raise ValueError(f"label {top} but only {k} class names; give one name per class")
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    tp = np.diag(cm).astype(np.float64)
+    pred_n = cm.sum(axis=0)
+    true_n = cm.sum(axis=1)
+    precision = np.divide(tp, pred_n, out=np.zeros(k), where=pred_n > 0)
+    recall = np.divide(tp, true_n, out=np.zeros(k), where=true_n > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(k), where=denom > 0)
+    n = int(len(y_true))
+    correct = int(tp.sum())
+    return {
+        "accuracy": correct / n if n else 0.0,
+        "correct": correct,
+        "n": n,
+        "class_names": list(class_names),
+        "per_class": [
+            {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for p, r, f, s in zip(precision, recall, f1, true_n)
+        ],
+        "macro": {
+            "precision": float(precision.mean()),
+            "recall": float(recall.mean()),
+            "f1": float(f1.mean()),
+        },
+        "confusion": cm.tolist(),
+    }
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_curves(records: list[dict], path: Path) -> Path:
+    """Loss and accuracy per epoch, training vs validation."""
+    fig = _figure(10, 4)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    epochs = [r["epoch"] for r in records]
+    for ax, key, title in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
+        ax.plot(epochs, [r[key] for r in records], "o-", label="training", markersize=3)
+        if any(r.get("val_" + key) is not None for r in records):
+            ax.plot(epochs, [r.get("val_" + key) for r in records], "s-", label="validation",
+                    markersize=3)
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+def plot_confusion(cm: np.ndarray, names: list[str], path: Path) -> Path:
+    """The confusion matrix with counts in the cells."""
+    cm = np.asarray(cm)
+    k = len(names)
+    fig = _figure(1.0 + 0.5 * k, 0.6 + 0.5 * k)
+    ax = fig.subplots()
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(k), names, rotation=90 if max(map(len, names)) > 2 else 0)
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    top = cm.max() if cm.size else 0
+    for i in range(k):
+        for j in range(k):
+            if cm[i, j]:
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if cm[i, j] > top / 2 else "black")
+    ax.set_title("confusion matrix (test)")
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+def plot_misclassified(images: np.ndarray, y_true, y_pred, names: list[str], path: Path,
+                       limit: int = 64) -> Path:
+    """A grid of misclassified images titled ``true → predicted``."""
+    wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:limit]
+    cols = 8
+    rows = max(1, -(-len(wrong) // cols))
+    fig = _figure(cols * 1.1, rows * 1.25 + 0.4)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax in axes:
+        ax.axis("off")
+    for ax, i in zip(axes, wrong):
+        ax.imshow(images[i], cmap="gray_r")
+        ax.set_title(f"{names[y_true[i]]} → {names[y_pred[i]]}", fontsize=8, color="crimson")
+    if not len(wrong):
+        axes[0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+    fig.suptitle(f"misclassified test images (true → predicted), {len(wrong)} shown")
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+def plot_weights(W: np.ndarray, shape: tuple[int, int], path: Path, limit: int = 100) -> Path:
+    """First-layer weights, one tile per hidden unit (red positive, blue negative)."""
+    W = np.asarray(W)[:limit]
+    cols = min(10, len(W))
+    rows = -(-len(W) // cols)
+    fig = _figure(cols * 1.0, rows * 1.0 + 0.4)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax in axes:
+        ax.axis("off")
+    for ax, w in zip(axes, W):
+        m = float(np.abs(w).max()) or 1.0
+        ax.imshow(w.reshape(shape), cmap="RdBu_r", vmin=-m, vmax=m)
+    fig.suptitle(f"first-layer weights ({len(W)} units shown)")
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+# --------------------------------------------------------------------------- page
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    name = html.escape(path.name)
+    return (f'<figure><a href="{name}"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(alt)}"></a><figcaption>{html.escape(alt)} '
+            f'(<a href="{name}">{name}</a>)</figcaption></figure>')
+
+
+def _load_dataset(train_config: dict) -> Any:
+    from backprop.data import load_dataset
+
+    return load_dataset(train_config.get("dataset") or None,
+                        data_dir=train_config.get("data_dir"), download=False, progress=False)
+
+
+def make_report(run_dir: str | os.PathLike, net: Any = None, dataset: Any = None) -> Path:
+    """Write the plots and report.html into ``run_dir``; return the page's path.
+
+    Parameters
+    ----------
+    run_dir : str or PathLike
+        A run folder of ``backprop train`` (history.json; model.npz unless
+        ``net`` is given; config.toml is shown when present).
+    net : Network, optional
+        The trained network (default: loaded from ``run_dir/model.npz``).
+    dataset : Dataset, optional
+        Its data set (default: loaded as recorded in the model, without
+        downloading; when that fails the test-set plots are left out and the
+        page says why).
+    """
+    from backprop.errors import BackpropError
+    from backprop.modelfile import load
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run folder {run_dir} does not exist; give a folder "
+                                "written by backprop train")
+    hist_path = run_dir / "history.json"
+    if not hist_path.is_file():
+        raise FileNotFoundError(f"{hist_path} does not exist; is {run_dir} a run folder of "
+                                "backprop train?")
+    try:
+        history = json.loads(hist_path.read_text(encoding="utf-8"))
+        records = list(history["records"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{hist_path} is not a training history ({exc})") from exc
+    if net is None:
+        model_path = run_dir / "model.npz"
+        if not model_path.is_file():
+            model_path = run_dir / "best.npz"
+        if not model_path.is_file():
+            raise FileNotFoundError(f"{run_dir} has no model.npz yet (is the run finished? "
+                                    f"resume it with backprop train --resume {run_dir})")
+        net = load(model_path)
+    meta = getattr(net, "metadata", {}) or {}
+    train_config = meta.get("train_config") or {}
+    notes: list[str] = []
+    figures: list[str] = []
+    if records:
+        figures.append(_img(plot_curves(records, run_dir / "curves.png"), "learning curves"))
+    metrics = None
+    if dataset is None:
+        try:
+            dataset = _load_dataset(train_config)
+        except (BackpropError, OSError, ValueError) as exc:
+            notes.append(f"test-set plots left out: the data set could not be loaded ({exc})")
+    if dataset is not None and dataset.X_test is not None and len(dataset.X_test):
+        pre = getattr(net, "preprocessor", None)
+        X = pre.transform(dataset.X_test) if pre is not None else dataset.X_test
+        pred = net.predict(np.asarray(X).reshape(len(X), -1))
+        names = getattr(net, "class_names", None) or dataset.class_names
+        metrics = classification_metrics(dataset.y_test, pred, names)
+        figures.append(_img(plot_confusion(np.array(metrics["confusion"]), names,
+                                           run_dir / "confusion.png"), "confusion matrix"))
+        if dataset.image_shape is not None and len(dataset.image_shape) == 2:
+            figures.append(_img(plot_misclassified(dataset.X_test, dataset.y_test, pred, names,
+                                                   run_dir / "misclassified.png"),
+                                "misclassified test images"))
+    shape = None
+    if dataset is not None and dataset.image_shape is not None:
+        shape = tuple(dataset.image_shape)
+    elif meta.get("extra", {}).get("image_shape"):
+        shape = tuple(meta["extra"]["image_shape"])
+    if shape is not None and len(shape) == 2 and int(np.prod(shape)) == net.sizes[0]:
+        figures.append(_img(plot_weights(net.weights()[0], shape, run_dir / "weights.png"),
+                            "first-layer weights"))
+    return _write_page(run_dir, net, records, history, metrics, figures, notes)
+
+
+def _write_page(run_dir, net, records, history, metrics, figures, notes) -> Path:
+    esc = html.escape
+    rows = []
+    last = records[-1] if records else {}
+    facts = [("network", repr(net)), ("epochs", str(len(records))),
+             ("training seconds", f"{sum(r.get('seconds', 0) for r in records):.1f}")]
+    if history.get("best_epoch"):
+        facts.append(("best epoch (validation)", str(history["best_epoch"])))
+    for key in ("loss", "acc", "val_loss", "val_acc"):
+        if last.get(key) is not None:
+            facts.append((f"final {key}", f"{last[key]:.4f}"))
+    if metrics is not None:
+        facts.insert(0, ("test accuracy",
+                         f"{metrics['accuracy']:.2%} ({metrics['correct']}/{metrics['n']})"))
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts)
+    per_class = ""
+    if metrics is not None:
+        body = "".join(
+            f"<tr><td>{esc(n)}</td><td>{c['precision']:.4f}</td><td>{c['recall']:.4f}</td>"
+            f"<td>{c['f1']:.4f}</td><td>{c['support']}</td></tr>"
+            for n, c in zip(metrics["class_names"], metrics["per_class"])
+        )
+        per_class = ("<h2>Per class (test)</h2><table><tr><th>class</th><th>precision</th>"
+                     f"<th>recall</th><th>F1</th><th>support</th></tr>{body}</table>")
+    config_path = run_dir / "config.toml"
+    config = config_path.read_text(encoding="utf-8") if config_path.is_file() else "(none)"
+    note_html = "".join(f"<p class=note>{esc(n)}</p>" for n in notes)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>backprop run {esc(run_dir.name)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }}
+figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }} .note {{ color: #a40; }}
+</style></head><body>
+<h1>backprop run <code>{esc(run_dir.name)}</code></h1>
+<table>{rows}</table>
+{note_html}
+{''.join(figures)}
+{per_class}
+<h2>Settings (<a href="config.toml">config.toml</a>)</h2>
+<pre>{esc(config)}</pre>
+<p>History per epoch: <a href="history.json">history.json</a>.</p>
+</body></html>
+"""
+    out = run_dir / "report.html"
+    tmp = run_dir / ".report.html.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out)
+    return out

@@ -139,22 +139,41 @@ def plot_confusion(cm: np.ndarray, names: list[str], path: Path) -> Path:
     return path
 
 
+def _mosaic(tiles: np.ndarray, cols: int, pad: int = 2, fill: float = np.nan) -> np.ndarray:
+    """Tiles (n, h, w) laid out in rows of ``cols`` with ``pad`` pixels between them."""
+    n, h, w = tiles.shape
+    rows = max(1, -(-n // cols))
+    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), fill, dtype=np.float64)
+    for i, t in enumerate(tiles):
+        r, c = divmod(i, cols)
+        out[pad + r * (h + pad): pad + r * (h + pad) + h,
+            pad + c * (w + pad): pad + c * (w + pad) + w] = t
+    return out
+
+
 def plot_misclassified(images: np.ndarray, y_true, y_pred, names: list[str], path: Path,
                        limit: int = 64) -> Path:
-    """A grid of misclassified images titled ``true → predicted``."""
-    wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:limit]
+    """A grid of misclassified images labelled ``true→predicted``."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    wrong = np.flatnonzero(y_true != y_pred)[:limit]
     cols = 8
     rows = max(1, -(-len(wrong) // cols))
-    fig = _figure(cols * 1.1, rows * 1.25 + 0.4)
-    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-    for ax in axes:
-        ax.axis("off")
-    for ax, i in zip(axes, wrong):
-        ax.imshow(images[i], cmap="gray_r")
-        ax.set_title(f"{names[y_true[i]]} → {names[y_pred[i]]}", fontsize=8, color="crimson")
-    if not len(wrong):
-        axes[0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
-    fig.suptitle(f"misclassified test images (true → predicted), {len(wrong)} shown")
+    fig = _figure(cols * 1.1, rows * 1.25 + 0.5)
+    ax = fig.subplots()
+    ax.axis("off")
+    if len(wrong):
+        tiles = np.asarray(images[wrong], dtype=np.float64)
+        h, w = tiles.shape[1:]
+        pad = max(2, h // 3)
+        ax.imshow(_mosaic(tiles, cols, pad=pad), cmap="gray_r", interpolation="nearest")
+        for i, k in enumerate(wrong):
+            r, c = divmod(i, cols)
+            ax.text(pad + c * (w + pad) + w / 2, pad + r * (h + pad) - 0.5,
+                    f"{names[y_true[k]]}→{names[y_pred[k]]}", ha="center", va="bottom",
+                    fontsize=7, color="crimson")
+    else:
+        ax.text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+    ax.set_title(f"misclassified test images (true→predicted), {len(wrong)} shown", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     return path
@@ -162,17 +181,18 @@ def plot_misclassified(images: np.ndarray, y_true, y_pred, names: list[str], pat
 
 def plot_weights(W: np.ndarray, shape: tuple[int, int], path: Path, limit: int = 100) -> Path:
     """First-layer weights, one tile per hidden unit (red positive, blue negative)."""
-    W = np.asarray(W)[:limit]
+    W = np.asarray(W, dtype=np.float64)[:limit]
     cols = min(10, len(W))
     rows = -(-len(W) // cols)
-    fig = _figure(cols * 1.0, rows * 1.0 + 0.4)
-    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-    for ax in axes:
-        ax.axis("off")
-    for ax, w in zip(axes, W):
-        m = float(np.abs(w).max()) or 1.0
-        ax.imshow(w.reshape(shape), cmap="RdBu_r", vmin=-m, vmax=m)
-    fig.suptitle(f"first-layer weights ({len(W)} units shown)")
+    scale = np.abs(W).max(axis=1, keepdims=True)
+    tiles = (W / np.where(scale > 0, scale, 1.0)).reshape(len(W), *shape)
+    fig = _figure(cols * 0.9, rows * 0.9 + 0.5)
+    ax = fig.subplots()
+    ax.axis("off")
+    ax.imshow(_mosaic(tiles, cols, pad=max(1, shape[0] // 10)), cmap="RdBu_r", vmin=-1, vmax=1,
+              interpolation="nearest")
+    ax.set_title(f"first-layer weights, {len(W)} units (each tile scaled to its own max)",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     return path

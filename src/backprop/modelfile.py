@@ -187,11 +187,12 @@ def _open(path: Path) -> dict[str, np.ndarray]:
         extra = f" (did you mean {hint}?)" if hint.is_file() else ""
         raise ModelFileError(f"{path} is a folder, not a model file{extra}")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ModelFileError(
-                    f"{path} is a single .npy array, not a backprop model file (.npz)"
-                )
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ModelFileError(
+                f"{path} is a single .npy array, not a backprop model file (.npz)"
+            )
+        with z:
             arrays = {}
             for key in z.files:
                 try:

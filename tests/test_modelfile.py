@@ -1,0 +1,284 @@
+"""Model files: round trip, atomic writes, and one clear error per malformed file."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import backprop
+from backprop.data import Preprocessor
+from backprop.errors import ModelFileError
+from backprop.modelfile import METADATA_KEY, load
+
+
+def make_net(dtype="float32"):
+    return backprop.Network([6, 5, 3], activation="tanh", dtype=dtype, seed=3)
+
+
+def meta_blob(meta: dict) -> np.ndarray:
+    return np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    net = make_net()
+    pre = Preprocessor("standard").fit(np.random.default_rng(0).random((20, 2, 3)))
+    path = tmp_path / "m.npz"
+    net.save(path, preprocessor=pre, class_names=["a", "b", "c"], test_accuracy=0.5)
+    return net, pre, path
+
+
+def arrays_of(path):
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def rewrite(path, arrays):
+    np.savez(path, **arrays)
+
+
+def test_round_trip_keeps_weights_preprocessing_and_names(saved):
+    net, pre, path = saved
+    loaded = backprop.load(path)
+    for a, b in zip(net.params(), loaded.params()):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert loaded.config() == net.config()
+    assert loaded.class_names == ["a", "b", "c"]
+    assert loaded.metadata["extra"]["test_accuracy"] == 0.5
+    X = np.random.default_rng(1).random((7, 2, 3))
+    assert np.array_equal(loaded.preprocessor.transform(X), pre.transform(X))
+    Xp = pre.transform(X)
+    assert np.array_equal(loaded.predict_proba(Xp), net.predict_proba(Xp))
+
+
+def test_loaded_model_saves_its_metadata_again(saved, tmp_path):
+    _, _, path = saved
+    loaded = load(path)
+    again = tmp_path / "again.npz"
+    loaded.save(again)
+    second = load(again)
+    assert second.class_names == ["a", "b", "c"]
+    assert second.preprocessor.to_dict() == loaded.preprocessor.to_dict()
+    assert second.metadata["extra"]["test_accuracy"] == 0.5
+
+
+def test_float64_network_round_trips(tmp_path):
+    net = make_net("float64")
+    net.save(tmp_path / "m.npz")
+    loaded = load(tmp_path / "m.npz")
+    assert loaded.dtype == np.float64
+    assert loaded.preprocessor is None and loaded.class_names is None
+
+
+def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
+    net = make_net()
+    path = tmp_path / "m.npz"
+    net.save(path)
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError):
+        net.save(path)
+    assert path.read_bytes() == before  # the old file is intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+def test_metadata_must_be_json(tmp_path):
+    with pytest.raises(ValueError, match="JSON"):
+        make_net().save(tmp_path / "m.npz", extra=object())
+
+
+def test_class_names_must_match_outputs(tmp_path):
+    with pytest.raises(ValueError, match="one name per class"):
+        make_net().save(tmp_path / "m.npz", class_names=["a"])
+
+
+# ---------------------------------------------------------------- malformed files
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load(tmp_path / "nope.npz")
+
+
+def test_folder_instead_of_file(tmp_path):
+    with pytest.raises(ModelFileError, match="is a folder"):
+        load(tmp_path)
+
+
+def test_not_a_zip(tmp_path):
+    p = tmp_path / "m.npz"
+    p.write_text("hello")
+    with pytest.raises(ModelFileError, match="not a readable model file"):
+        load(p)
+
+
+def test_truncated_file(saved):
+    _, _, path = saved
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="not a readable model file"):
+        load(path)
+
+
+def test_single_npy_file(tmp_path):
+    p = tmp_path / "m.npy"
+    np.save(p, np.zeros(3))
+    with pytest.raises(ModelFileError, match="single .npy"):
+        load(p)
+
+
+def test_pickled_object_array_is_refused(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    arrays["W1"] = np.array([{"evil": 1}], dtype=object)
+    np.savez(path, **arrays)  # allow_pickle is on for saving
+    with pytest.raises(ModelFileError, match="never unpickles"):
+        load(path)
+
+
+def test_no_metadata(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    del arrays[METADATA_KEY]
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match="not a backprop model file"):
+        load(path)
+
+
+def test_metadata_not_json(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    arrays[METADATA_KEY] = np.frombuffer(b"{not json", dtype=np.uint8)
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load(path)
+
+
+def test_metadata_wrong_dtype(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    arrays[METADATA_KEY] = arrays[METADATA_KEY].astype(np.int32)
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match="uint8"):
+        load(path)
+
+
+def _edit_meta(path, **changes):
+    arrays = arrays_of(path)
+    meta = json.loads(arrays[METADATA_KEY].tobytes())
+    meta.update(changes)
+    arrays[METADATA_KEY] = meta_blob(meta)
+    rewrite(path, arrays)
+
+
+def test_other_format(saved):
+    _, _, path = saved
+    _edit_meta(path, format="something-else")
+    with pytest.raises(ModelFileError, match="expected 'backprop-model'"):
+        load(path)
+
+
+def test_unknown_version(saved):
+    _, _, path = saved
+    _edit_meta(path, version=99)
+    with pytest.raises(ModelFileError, match="version 99 is not supported"):
+        load(path)
+
+
+def test_missing_array(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    del arrays["b2"]
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match="missing parameter array.*b2"):
+        load(path)
+
+
+def test_unexpected_array(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    arrays["W9"] = np.zeros(2, np.float32)
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match="unexpected array.*W9"):
+        load(path)
+
+
+def test_wrong_shape(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    arrays["W1"] = arrays["W1"].T.copy()
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match=r"W1 has shape \(6, 5\), expected \(5, 6\)"):
+        load(path)
+
+
+def test_wrong_dtype(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    arrays["b1"] = arrays["b1"].astype(np.float64)
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match="b1 has dtype float64, expected float32"):
+        load(path)
+
+
+def test_non_finite_weights(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    arrays["W2"][0, 0] = np.nan
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match="NaN"):
+        load(path)
+
+
+def test_bad_sizes(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    meta = json.loads(arrays[METADATA_KEY].tobytes())
+    meta["network"]["sizes"] = [6, "x", 3]
+    arrays[METADATA_KEY] = meta_blob(meta)
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match="sizes"):
+        load(path)
+
+
+def test_bad_activation_in_metadata(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    meta = json.loads(arrays[METADATA_KEY].tobytes())
+    meta["network"]["activation"] = ["nonsense"]
+    arrays[METADATA_KEY] = meta_blob(meta)
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match="network description is invalid"):
+        load(path)
+
+
+def test_preprocessor_feature_mismatch(saved):
+    _, _, path = saved
+    arrays = arrays_of(path)
+    meta = json.loads(arrays[METADATA_KEY].tobytes())
+    meta["preprocessor"]["input_shape"] = [3, 3]
+    meta["preprocessor"]["mean"] = [0.0] * 9
+    meta["preprocessor"]["std"] = [1.0] * 9
+    arrays[METADATA_KEY] = meta_blob(meta)
+    rewrite(path, arrays)
+    with pytest.raises(ModelFileError, match="9 features but the network takes 6"):
+        load(path)
+
+
+def test_file_has_only_arrays_and_json(saved):
+    """Independent of np.load: every member of the zip is a .npy with a non-object dtype."""
+    _, _, path = saved
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            header = zf.read(name)[:200]
+            assert name.endswith(".npy")
+            arr = np.lib.format.read_array(io.BytesIO(zf.read(name)), allow_pickle=False)
+            assert arr.dtype != object, header

@@ -259,8 +259,9 @@ def epoch_line(record: dict, epochs: int) -> str:
 class Progress(Callback):
     """A tqdm bar per epoch on a terminal, else one line per epoch; nothing when quiet."""
 
-    def __init__(self, mode: str, epochs: int, stream=None) -> None:
+    def __init__(self, mode: str, epochs: int, stream=None, mininterval: float = 0.1) -> None:
         self.mode = mode  # "bar" | "lines" | "quiet"
+        self.mininterval = mininterval
         self.epochs = epochs
         self.stream = stream or sys.stdout
         self.bar = None
@@ -278,9 +279,10 @@ class Progress(Callback):
             self.bar = tqdm(
                 total=n_batches, initial=batch - 1, desc=f"epoch {trainer.epoch + 1}/{self.epochs}",
                 unit="batch", leave=False, file=self.stream, dynamic_ncols=True,
+                mininterval=self.mininterval,
             )
-        self.bar.update(1)
         self.bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+        self.bar.update(1)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -445,6 +447,9 @@ def run(args: argparse.Namespace) -> int:
         cfg, _ = resolve_config(args)
         preset = args.preset
 
+    # check the network and optimiser settings before loading (maybe downloading) data
+    Trainer(build_network(cfg.updated(hidden=[1] * len(cfg.hidden)), 1, 2),
+            **trainer_settings(cfg))
     mode = "quiet" if args.quiet else ("bar" if sys.stdout.isatty() else "lines")
     ds = load_data(cfg, args.cache_dir, progress=mode != "quiet")
     X, y, val, pre = prepare_data(cfg, ds)

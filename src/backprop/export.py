@@ -1,0 +1,285 @@
+"""Export a model file to ONNX, so the network runs outside backprop.
+
+The exported graph is one ``Gemm`` (``z = x Wᵀ + b``) and one activation node
+per layer: ``Sigmoid``, ``Tanh``, ``Relu``, ``LeakyRelu`` (with the model's
+slope), ``Softmax`` (``axis=1``) or ``Identity``; opset 13, IR version 7, so
+any ONNX runtime from 2020 on reads it.
+
+Input and output
+----------------
+``input``
+    float32 ``[N, D]``, one flattened sample per row (``D = 784`` for
+    28×28 MNIST images, row-major like ``image.reshape(-1)``).
+``probabilities``
+    float32 ``[N, K]``, the network's output activations, the same numbers as
+    ``net.predict_proba``.  For a one-unit sigmoid output, ``K = 1`` holds
+    P(class 1).
+
+Preprocessing
+-------------
+By default the model's fitted :class:`backprop.data.Preprocessor` is part of
+the graph, so the ONNX model takes **raw** inputs exactly like training did
+(MNIST: grey levels 0–255 as float32):
+
+========== ==============================================
+scale      nodes before the first Gemm
+========== ==============================================
+unit       ``Div`` by the fitted maximum (255 for uint8 data)
+symmetric  ``Div`` by the maximum, ``Mul`` by 2, ``Sub`` 1
+standard   ``Sub`` the per-feature mean, ``Div`` by the std
+none       none
+========== ==============================================
+
+With ``include_preprocessing=False`` (``backprop export --no-preprocessing``)
+the graph starts at the first Gemm and ``input`` must already be scaled by
+``net.preprocessor.transform``.  Either way the model's ``metadata_props``
+say which (``preprocessing_included``), and also carry ``class_names``
+(JSON), ``sizes``, ``activations`` and ``input_shape``.
+
+The MNIST-style image steps (invert, crop, resize to 20 px, centre; see
+:mod:`backprop.images`) are *not* in the graph: feed it 28×28 digits that
+already look like MNIST.
+
+``onnx`` is an optional dependency: ``pip install 'backprop[onnx]'``.
+
+>>> from backprop.export import export_onnx
+>>> export_onnx("runs/mnist/model.npz", "mnist.onnx")         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backprop.errors import BackpropError
+
+__all__ = ["OPSET", "IR_VERSION", "INPUT_NAME", "OUTPUT_NAME", "ExportError", "export_onnx",
+           "to_onnx"]
+
+#: ONNX operator set of the exported graph (Softmax-13 takes an explicit axis).
+OPSET = 13
+#: ONNX IR version written (7 goes with opset 13; newer runtimes read it too).
+IR_VERSION = 7
+INPUT_NAME = "input"
+OUTPUT_NAME = "probabilities"
+
+#: backprop activation name -> ONNX operator.
+_OPS = {
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "relu": "Relu",
+    "leaky_relu": "LeakyRelu",
+    "softmax": "Softmax",
+    "identity": "Identity",
+}
+
+
+class ExportError(BackpropError, ValueError):
+    """The model cannot be exported (missing package, unsupported layer)."""
+
+
+def _import_onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise ExportError(
+            "ONNX export needs the 'onnx' package, which is not installed; install it with "
+            "pip install 'backprop[onnx]'  (or: pip install onnx)"
+        ) from None
+    return onnx
+
+
+def _preprocessing_nodes(pre: Any, n_in: int, helper: Any, numpy_helper: Any):
+    """Nodes and constants that turn raw inputs into the network's inputs.
+
+    Returns (nodes, initializers, output name, description).
+    """
+    nodes, inits = [], []
+    if pre is None or pre.scale == "none":
+        return nodes, inits, INPUT_NAME, "none (the model has no scaling)"
+    if pre.n_features is not None and pre.n_features != n_in:
+        raise ExportError(
+            f"the preprocessor gives {pre.n_features} features but the network takes {n_in} "
+            "inputs; the model file is inconsistent"
+        )
+
+    def const(name: str, value: Any) -> str:
+        inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.float32), name))
+        return name
+
+    if pre.scale in ("unit", "symmetric"):
+        if not pre.max_value:
+            raise ExportError("the model's preprocessor has no fitted maximum; retrain the model")
+        div = const("pre_max", pre.max_value)
+        nodes.append(helper.make_node("Div", [INPUT_NAME, div], ["pre_unit"], name="scale_unit"))
+        if pre.scale == "unit":
+            return nodes, inits, "pre_unit", f"unit: x / {pre.max_value:g}"
+        two, one = const("pre_two", 2.0), const("pre_one", 1.0)
+        nodes.append(helper.make_node("Mul", ["pre_unit", two], ["pre_twice"], name="scale_mul"))
+        nodes.append(helper.make_node("Sub", ["pre_twice", one], ["pre_sym"], name="scale_sub"))
+        return nodes, inits, "pre_sym", f"symmetric: 2 x / {pre.max_value:g} - 1"
+    if pre.scale == "standard":
+        if pre.mean is None or pre.std is None:
+            raise ExportError("the model's preprocessor has no fitted mean/std; retrain the model")
+        mean, std = const("pre_mean", pre.mean), const("pre_std", pre.std)
+        nodes.append(helper.make_node("Sub", [INPUT_NAME, mean], ["pre_centred"], name="centre"))
+        nodes.append(helper.make_node("Div", ["pre_centred", std], ["pre_std_out"], name="whiten"))
+        return nodes, inits, "pre_std_out", "standard: (x - mean) / std per feature"
+    raise ExportError(f"preprocessing scale {pre.scale!r} has no ONNX form")
+
+
+def to_onnx(
+    net: Any,
+    include_preprocessing: bool = True,
+    model_name: str = "backprop",
+) -> Any:
+    """Build the ``onnx.ModelProto`` of a network (see the module docstring).
+
+    Parameters
+    ----------
+    net : Network
+        Usually from :func:`backprop.load`; its ``preprocessor``,
+        ``class_names`` and ``metadata`` attributes are used when present.
+    include_preprocessing : bool, default True
+        Put the model's input scaling into the graph, so it takes raw inputs.
+    model_name : str
+        The graph's name.
+
+    Returns
+    -------
+    onnx.ModelProto
+        Checked with ``onnx.checker.check_model``.
+
+    Raises
+    ------
+    ExportError
+        ``onnx`` is not installed, or a layer has no ONNX operator.
+    """
+    onnx = _import_onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    sizes = list(net.sizes)
+    pre = getattr(net, "preprocessor", None) if include_preprocessing else None
+    nodes, inits, x, pre_desc = _preprocessing_nodes(pre, sizes[0], helper, numpy_helper)
+    included = bool(nodes)
+    if not include_preprocessing:
+        pre_desc = "not included: scale inputs with the model's preprocessor first"
+    last = len(net.layers) - 1
+    for i, layer in enumerate(net.layers):
+        act = layer.activation.name
+        if act not in _OPS:
+            raise ExportError(
+                f"layer {i + 1} uses activation {act!r}, which has no ONNX operator here; "
+                f"exportable activations: {', '.join(_OPS)}"
+            )
+        n = i + 1
+        w, b = f"W{n}", f"b{n}"
+        inits.append(numpy_helper.from_array(np.asarray(layer.W, dtype=np.float32), w))
+        inits.append(numpy_helper.from_array(np.asarray(layer.b, dtype=np.float32), b))
+        z = f"z{n}"
+        nodes.append(helper.make_node("Gemm", [x, w, b], [z], name=f"dense{n}", transB=1))
+        out = OUTPUT_NAME if i == last else f"a{n}"
+        attrs: dict[str, Any] = {}
+        if act == "leaky_relu":
+            attrs["alpha"] = float(getattr(layer.activation, "slope", net.leaky_slope))
+        elif act == "softmax":
+            attrs["axis"] = 1
+        nodes.append(helper.make_node(_OPS[act], [z], [out], name=f"{act}{n}", **attrs))
+        x = out
+    graph = helper.make_graph(
+        nodes,
+        model_name,
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", sizes[0]])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", sizes[-1]])],
+        initializer=inits,
+    )
+    from backprop import __version__
+
+    full_pre = getattr(net, "preprocessor", None)
+    shape = None if full_pre is None else full_pre.input_shape
+    input_shape = None if shape is None else [int(d) for d in shape]
+    doc = (
+        f"backprop {'-'.join(map(str, sizes))} network ({', '.join(net.activations)}). "
+        f"Input '{INPUT_NAME}': float32 [N, {sizes[0]}], flattened samples"
+        + (f" of shape {input_shape}" if input_shape else "")
+        + f". Preprocessing: {pre_desc}. Output '{OUTPUT_NAME}': float32 [N, {sizes[-1]}]."
+    )
+    model = helper.make_model(
+        graph,
+        producer_name="backprop",
+        producer_version=__version__,
+        doc_string=doc,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+    )
+    model.ir_version = IR_VERSION
+    class_names = getattr(net, "class_names", None)
+    props = {
+        "sizes": json.dumps(sizes),
+        "activations": json.dumps(net.activations),
+        "preprocessing_included": "true" if included else "false",
+        "preprocessing": pre_desc,
+        "input_shape": json.dumps(input_shape),
+        "class_names": json.dumps(class_names),
+    }
+    dataset = ((getattr(net, "metadata", None) or {}).get("train_config") or {}).get("dataset")
+    if dataset:
+        props["dataset"] = str(dataset)
+    helper.set_model_props(model, props)
+    onnx.checker.check_model(model)
+    return model
+
+
+def export_onnx(
+    model: str | os.PathLike | Any,
+    path: str | os.PathLike,
+    include_preprocessing: bool = True,
+) -> Path:
+    """Write a model (a model file path or a loaded ``Network``) as ONNX to ``path``.
+
+    The file is written to a temporary name in the target folder and renamed,
+    so a failure never leaves half a file.
+
+    Parameters
+    ----------
+    model : str, PathLike or Network
+    path : str or PathLike
+        Target ``.onnx`` file.
+    include_preprocessing : bool, default True
+        See :func:`to_onnx`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if isinstance(model, (str, os.PathLike)):
+        from backprop.modelfile import load
+
+        net = load(model)
+        name = Path(model).stem
+    else:
+        net, name = model, "backprop"
+    proto = to_onnx(net, include_preprocessing=include_preprocessing, model_name=name)
+    data = proto.SerializeToString()
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"cannot write {path}: folder {folder} does not exist; create it first"
+        )
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path

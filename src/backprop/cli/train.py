@@ -415,7 +415,7 @@ def _restore_handlers(old: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     from backprop.checkpoint import load_checkpoint, save_checkpoint
     from backprop.config import build_network, config_from_file, trainer_settings
-    from backprop.modelfile import save
+    from backprop.modelfile import load, save
     from backprop.train import Trainer
 
     if args.resume is not None:
@@ -532,6 +532,7 @@ def run(args: argparse.Namespace) -> int:
         test_line = f"test accuracy {acc:.2%} ({correct}/{len(ds.y_test)})"
     save(net, run_dir / MODEL, **model_meta, **summary)
     (run_dir / CHECKPOINT).unlink(missing_ok=True)
+    net = load(run_dir / MODEL)  # the model as saved, with its preprocessor and names
 
     if not args.no_report:
         from backprop.report import make_report

@@ -1,0 +1,108 @@
+"""`backprop gradcheck` and `backprop evaluate`, checked against independent computations."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import backprop
+from backprop.cli import main
+from backprop.data import Preprocessor, load_dataset
+
+
+def test_gradcheck_passes_and_prints_every_array(capsys):
+    rc = main(["gradcheck", "--layers", "20,7,5,3", "--activation", "tanh", "--l2", "0.1",
+               "--samples", "4"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    rows = [ln.split() for ln in out.splitlines() if ln[:1] in ("W", "b")]
+    assert [r[0] for r in rows] == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    assert all(float(r[-2]) <= 1e-7 and r[-1] == "ok" for r in rows)
+    assert out.splitlines()[-1].startswith("PASS")
+
+
+def test_gradcheck_default_mnist_shape(capsys):
+    assert main(["gradcheck", "--max-entries", "10", "--samples", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Network([784, 30, 10]" in out and "(30, 784)" in out
+
+
+def test_gradcheck_fails_with_exit_1_on_a_wrong_gradient(capsys, monkeypatch):
+    import backprop.gradcheck as gc
+
+    real = gc.gradient_check
+
+    def broken(*a, **k):
+        errors = real(*a, **k)
+        errors["W1"] = 0.3  # what a wrong backward pass gives
+        return errors
+
+    monkeypatch.setattr(gc, "gradient_check", broken)
+    assert main(["gradcheck", "--layers", "4,3,2"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out.splitlines()[-1] and "3.00e-01  FAIL" in out
+
+
+def test_gradcheck_bad_layers(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["gradcheck", "--layers", "784"])
+    assert exc.value.code == 2
+    assert "at least two sizes" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    """A small model trained in memory on the sample, saved with its preprocessing."""
+    ds = load_dataset("mnist-sample")
+    pre = Preprocessor("standard").fit(ds.X_train)
+    net = backprop.Network([784, 24, 10], activation="relu", seed=0)
+    backprop.fit(net, pre.transform(ds.X_train), ds.y_train, epochs=2, lr=0.05)
+    path = tmp_path_factory.mktemp("m") / "model.npz"
+    net.save(path, preprocessor=pre, class_names=ds.class_names,
+             train_config={"dataset": "mnist-sample"})
+    return path, net, pre, ds
+
+
+def test_evaluate_json_matches_independent_counts(model_file, capsys):
+    path, net, pre, ds = model_file
+    assert main(["evaluate", str(path), "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    pred = net.predict(pre.transform(ds.X_test))
+    assert m["correct"] == int(np.sum(pred == ds.y_test)) and m["n"] == 1000
+    for c in range(10):
+        tp = np.sum((pred == c) & (ds.y_test == c))
+        assert m["confusion"][c][c] == tp
+        assert m["per_class"][c]["recall"] == pytest.approx(tp / np.sum(ds.y_test == c))
+        assert m["per_class"][c]["precision"] == pytest.approx(tp / max(1, np.sum(pred == c)))
+    assert np.sum(m["confusion"]) == 1000
+
+
+def test_evaluate_text(model_file, capsys):
+    path, *_ = model_file
+    assert main(["evaluate", str(path), "--dataset", "mnist-sample"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("accuracy 0.") and "on mnist-sample" in out
+    assert "precision" in out and "confusion matrix" in out
+    assert len([ln for ln in out.splitlines() if ln[:1].isdigit()]) == 20  # 10 + 10 rows
+
+
+def test_evaluate_errors(model_file, tmp_path, capsys):
+    path, *_ = model_file
+    assert main(["evaluate", str(tmp_path / "missing.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["evaluate", str(path), "--dataset", "xor"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"PK\x03\x04 not really")
+    assert main(["evaluate", str(junk)]) == 2
+    assert "not a readable model file" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    from backprop.errors import ModelFileError
+
+    with pytest.raises(ModelFileError):
+        main(["--debug", "evaluate", str(tmp_path / "missing.npz")])

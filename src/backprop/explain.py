@@ -656,8 +656,8 @@ def _build(
         ),
     }[loss]
     intro.append(cost_eq)
-    intro.append(Equation("x, y", "x,\\ y", "", [Sym("x", "x"), EQ, v["x"], Sym(",  y", ",\\ y"),
-                                                  EQ, v["y"]]))
+    intro.append(Equation("", "", "", [Sym("x", "x"), EQ, v["x"], Sym("   y", ",\\ y"),
+                                       EQ, v["y"]]))
     steps.append(Step("The network and the example", (), intro))
 
     # ---- forward
@@ -692,7 +692,7 @@ def _build(
     per_sample = _loss_per_sample(loss, aL, y)
     v["J"] = np.array([[per_sample.mean()]])
     e["J"] = np.array([[cost_before]])
-    items.append(Equation("J(W)", "J(W)", "", [Sym("J(W)", "J(W)"), EQ, v["J"]]))
+    items.append(Equation("", "", "", [Sym("J(W)", "J(W)"), EQ, v["J"]]))
     same("J", "J equals the engine's net.cost(X, Y)")
     steps.append(Step("Forward pass", (), items))
 
@@ -933,8 +933,9 @@ def _build(
         same(f"new_b{k}", f"new {_S('b', k).text} (b ← b - η∂J/∂b) equals the engine's SGD step")
     v["J_after"] = np.array([[_loss_per_sample(loss, _forward_hand(v, acts, L), y).mean()]])
     e["J_after"] = np.array([[cost_after]])
-    items.append(Equation("J before → J after", "J_{\\text{before}} \\to J_{\\text{after}}", "",
-                          [Sym("J:", "J:"), v["J"], Sym("→", "\\to"), v["J_after"]]))
+    items.append(Equation("", "", "",
+                          [Sym("J before", "J_{\\text{before}}"), EQ, v["J"],
+                           Sym("   J after", ",\\ J_{\\text{after}}"), EQ, v["J_after"]]))
     same("J_after", "J after the step equals the engine's net.cost on the stepped network")
     drop = cost_after - cost_before
     checks.append(Check("J goes down after the step", "J after - J before", drop, 0.0))
@@ -1001,6 +1002,8 @@ def _paint(s: str, style: str, color: bool) -> str:
 
 def _matrix_block(m: np.ndarray) -> list[str]:
     m = np.atleast_2d(m)
+    if m.size == 1:
+        return [_fmt(m.flat[0])]
     cells = [[_fmt(x) for x in row] for row in m]
     cols = []
     for j in range(m.shape[1]):
@@ -1089,9 +1092,10 @@ def _render_text(ex: Explanation, color: bool, width: int) -> str:
                 out += _wrap(item.text, width, "  ")
             elif isinstance(item, Equation):
                 tag = _paint(f"({item.tag})", "tag", color) + " " if item.tag else ""
-                out.append(f"  {tag}{item.text}")
+                if item.text:
+                    out.append(f"  {tag}{item.text}")
                 if item.terms:
-                    out += _terms_text(item.terms, width, "      ")
+                    out += _terms_text(item.terms, width, "      " if item.text else "  ")
         for n, c in enumerate(ex.checks):
             if n not in done and _belongs(c, step):
                 out.append(_check_text(c, color))
@@ -1142,6 +1146,8 @@ def _tex_num(x: float) -> str:
 
 def _tex_matrix(m: np.ndarray) -> str:
     m = np.atleast_2d(m)
+    if m.size == 1:
+        return _tex_num(m.flat[0])
     rows = " \\\\ ".join(" & ".join(_tex_num(x) for x in row) for row in m)
     return f"\\begin{{bmatrix}} {rows} \\end{{bmatrix}}"
 
@@ -1173,7 +1179,8 @@ def _render_markdown(ex: Explanation) -> str:
             elif isinstance(item, Equation):
                 tag = f" \\tag{{{item.tag}}}" if item.tag else ""
                 label = f"({item.tag}) " if item.tag else ""
-                out += [f"{label}${item.tex}$", ""]
+                if item.tex:
+                    out += [f"{label}${item.tex}$", ""]
                 if item.terms:
                     out += ["$$", f"{_tex_terms(item.terms)}{tag}", "$$", ""]
                 elif item.tag:
@@ -1218,7 +1225,9 @@ code{background:#f2f3f7;padding:0 .2rem}
 def _html_terms(terms: list) -> str:
     parts = []
     for t in terms:
-        if isinstance(t, np.ndarray):
+        if isinstance(t, np.ndarray) and t.size == 1:
+            parts.append(f'<span class="sym">{_fmt(t.flat[0])}</span>')
+        elif isinstance(t, np.ndarray):
             rows = "".join(
                 "<tr>" + "".join(f"<td>{html.escape(_fmt(x))}</td>" for x in row) + "</tr>"
                 for row in np.atleast_2d(t)
@@ -1252,7 +1261,7 @@ def _render_html(ex: Explanation) -> str:
             elif isinstance(item, Equation):
                 tag = f'<span class="tag">({item.tag})</span>' if item.tag else ""
                 body.append(f'<div class="eq">{tag}<span class="sym">{html.escape(item.text)}'
-                            "</span>")
+                            "</span>" if item.text else '<div class="eq">')
                 if item.terms:
                     body.append(_html_terms(item.terms))
                 body.append("</div>")

@@ -17,6 +17,13 @@ from backprop.perceptron import Perceptron
 from backprop.train import Callback, History, Trainer, fit
 
 
+def explain(*args, **kwargs):
+    """The seed's equations (10)-(17), step by step, verified (see ``backprop.explain``)."""
+    from backprop.explain import explain as _explain
+
+    return _explain(*args, **kwargs)
+
+
 def load(path):
     """Load a model file written by ``Network.save`` (never unpickles)."""
     from backprop.modelfile import load as _load
@@ -35,6 +42,7 @@ __all__ = [
     "Schedule",
     "Trainer",
     "__version__",
+    "explain",
     "fit",
     "gradient_check",
     "load",

@@ -274,11 +274,16 @@ class Progress(Callback):
         if self.mode != "bar":
             return
         if self.bar is None:
+            import shutil
+
             from tqdm import tqdm
 
+            # a pseudo-terminal without a size (script, some CI) reports 0 columns
+            size = shutil.get_terminal_size((100, 24))
             self.bar = tqdm(
                 total=n_batches, initial=batch - 1, desc=f"epoch {trainer.epoch + 1}/{self.epochs}",
-                unit="batch", leave=False, file=self.stream, dynamic_ncols=True,
+                unit="batch", leave=False, file=self.stream, ncols=min(size.columns, 120) or 100,
+                nrows=size.lines or 24,
                 mininterval=self.mininterval,
             )
         self.bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
@@ -546,7 +551,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     total = summary["train_seconds"]
     print(
-        f"{test_line}  |  {len(history)} epochs in {total:.1f}s"
+        f"{test_line}  |  {len(history)} epoch{'s' if len(history) != 1 else ''} in {total:.1f}s"
         f"{'  (stopped early)' if history.stopped_early else ''}\n"
         f"run folder: {run_dir}  (model.npz"
         f"{', report.html' if not args.no_report else ''})",

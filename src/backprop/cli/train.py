@@ -550,9 +550,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"backprop: warning: the report failed ({exc}); the model is saved",
                   file=sys.stderr)
     total = summary["train_seconds"]
+    best_note = ""
+    if val is not None and history.best_epoch and history.best_epoch != len(history):
+        best_note = f"  |  kept epoch {history.best_epoch} (lowest val_loss)"
     print(
         f"{test_line}  |  {len(history)} epoch{'s' if len(history) != 1 else ''} in {total:.1f}s"
-        f"{'  (stopped early)' if history.stopped_early else ''}\n"
+        f"{'  (stopped early)' if history.stopped_early else ''}"
+        f"{best_note}\n"
         f"run folder: {run_dir}  (model.npz"
         f"{', report.html' if not args.no_report else ''})",
         flush=True,

@@ -127,10 +127,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "model.npz, best.npz (when validating) and the report. Ctrl-C saves a checkpoint; "
             "continue with --resume RUN_DIR."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     run_group = p.add_argument_group("run")
-    run_group.add_argument("--preset", default=None, help="a named recipe (backprop.presets)")
+    try:
+        from backprop.presets import PRESETS
+
+        names = ", ".join(sorted(PRESETS))
+    except ImportError:  # pragma: no cover - presets ship with the package
+        names = "see backprop.presets"
+    run_group.add_argument(
+        "--preset", default=None, metavar="NAME", help=f"a named recipe: {names}"
+    )
     run_group.add_argument(
         "--config", default=None, metavar="FILE.toml",
         help="settings file (key = value; a run's config.toml works)",

@@ -14,7 +14,8 @@ True
 Differences from ``MLPClassifier``: ``solver`` accepts every optimiser of
 ``backprop.optim.OPTIMIZERS`` ("adam", "sgd", "momentum", "nesterov", "gd");
 ``alpha`` is scikit-learn's L2 term (α/2)‖W‖² divided by the batch size,
-i.e. ``l2 = alpha / batch_size``; ``dropout`` and ``dtype`` are extra.
+i.e. ``l2 = alpha / batch_size``; ``dropout`` and ``dtype`` (default
+float64, unlike ``backprop train``) are extra.
 Requires scikit-learn (``pip install backprop[sklearn]``).
 """
 
@@ -54,7 +55,9 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
     validation_fraction : float, default 0.1
     n_iter_no_change : int, default 10
     dropout : float, default 0
-    dtype : {"float32", "float64"}, default "float32"
+    dtype : {"float32", "float64"}, default "float64"
+        float64 makes predictions independent of how the samples are batched,
+        as scikit-learn's checks expect; "float32" trains about twice as fast.
     random_state : int or None
 
     Attributes
@@ -84,7 +87,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         dropout=0.0,
-        dtype="float32",
+        dtype="float64",
         random_state=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes

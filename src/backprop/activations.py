@@ -3,12 +3,18 @@
 Every activation works on a batch ``z`` of shape (N, n) (rows are samples) and
 offers three things:
 
-- ``forward(z)``: a = f(z), shape (N, n);
+- ``forward(z, out=None)``: a = f(z), shape (N, n);
 - ``derivative(z, a)``: f'(z) elementwise, shape (N, n), written in terms of
   ``a`` where that is cheaper (sigmoid: a(1 - a), eq. (12));
-- ``backward(z, a, grad_a)``: ∂J/∂z from ∂J/∂a, the chain rule through f.
-  For elementwise f this is ``grad_a * f'(z)``; softmax couples the units of a
-  row, so it multiplies by its Jacobian instead.
+- ``backward(z, a, grad_a, out=None)``: ∂J/∂z from ∂J/∂a, the chain rule
+  through f.  For elementwise f this is ``grad_a * f'(z)``; softmax couples the
+  units of a row, so it multiplies by its Jacobian instead.
+
+``out`` (optional) is an array of the result's shape to write into, in any
+memory order; ``backward`` accepts ``out=grad_a`` (in place).  The training
+loop passes preallocated buffers this way, so the hot activations (ReLU,
+softmax, tanh, identity) make no temporaries of the batch's size.  The result
+is returned either way (identity returns ``z`` itself, with no copy).
 
 ``ACTIVATIONS`` is the registry used by the network, the command line, model
 files and the estimator.
@@ -24,15 +30,17 @@ class Activation:
 
     name: str = ""
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+    def backward(
+        self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Chain rule: ∂J/∂z = ∂J/∂a ⊙ f'(z) (eq. (11), (13) for elementwise f)."""
-        return grad_a * self.derivative(z, a)
+        return np.multiply(grad_a, self.derivative(z, a), out=out)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -47,12 +55,20 @@ class Sigmoid(Activation):
 
     name = "sigmoid"
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+        a = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+        return _into(out, a)
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return a * (1.0 - a)  # a(1 - a), the factor in eq. (12)
+
+    def backward(
+        self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        d = np.multiply(grad_a, a, out=out)  # ∂J/∂a ⊙ a(1 - a), with one temporary
+        d *= 1.0 - a
+        return d
 
 
 class Tanh(Activation):
@@ -60,8 +76,8 @@ class Tanh(Activation):
 
     name = "tanh"
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        return np.tanh(z)
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.tanh(z, out=out)
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return 1.0 - a * a
@@ -72,14 +88,16 @@ class ReLU(Activation):
 
     name = "relu"
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        return np.maximum(z, 0)
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.maximum(z, 0, out=out)
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return (z > 0).astype(z.dtype)
 
-    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
-        return np.where(z > 0, grad_a, 0).astype(grad_a.dtype, copy=False)
+    def backward(
+        self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        return np.multiply(grad_a, z > 0, out=out)  # ∂J/∂a ⊙ [z > 0]
 
 
 class LeakyReLU(Activation):
@@ -92,8 +110,8 @@ class LeakyReLU(Activation):
             raise ValueError(f"leaky_relu slope must be in [0, 1), got {slope!r}")
         self.slope = float(slope)
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        return np.where(z > 0, z, self.slope * z).astype(z.dtype, copy=False)
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return _into(out, np.where(z > 0, z, self.slope * z).astype(z.dtype, copy=False))
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return np.where(z > 0, 1.0, self.slope).astype(z.dtype)
@@ -104,14 +122,16 @@ class Identity(Activation):
 
     name = "identity"
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        return z
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return z  # a is z itself: no copy, whatever ``out`` is
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return np.ones_like(z)
 
-    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
-        return grad_a
+    def backward(
+        self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        return _into(out, grad_a)
 
 
 class Softmax(Activation):
@@ -125,8 +145,9 @@ class Softmax(Activation):
 
     name = "softmax"
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        e = np.exp(z - z.max(axis=1, keepdims=True))
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        e = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+        np.exp(e, out=e)  # e^(z_k - max_j z_j)
         e /= e.sum(axis=1, keepdims=True)
         return e
 
@@ -134,8 +155,21 @@ class Softmax(Activation):
         """Diagonal of the Jacobian, a(1 - a); use ``backward`` for the full chain rule."""
         return a * (1.0 - a)
 
-    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
-        return a * (grad_a - np.sum(grad_a * a, axis=1, keepdims=True))
+    def backward(
+        self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        dot = np.sum(grad_a * a, axis=1, keepdims=True)  # Σ_j (∂J/∂a_j) a_j, one per row
+        d = np.subtract(grad_a, dot, out=out)
+        d *= a  # a ⊙ (∂J/∂a - Σ_j (∂J/∂a_j) a_j)
+        return d
+
+
+def _into(out: np.ndarray | None, result: np.ndarray) -> np.ndarray:
+    """``result``, copied into ``out`` if one is given (activations without an in-place form)."""
+    if out is None or out is result:
+        return result
+    out[...] = result
+    return out
 
 
 #: Registry: name -> class.  ``get_activation`` builds instances from it.

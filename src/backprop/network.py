@@ -18,6 +18,14 @@ After ``forward`` the attribute ``cache`` holds, per layer, the input
 dropout) and the dropout ``masks[l]`` (or None); ``backward`` adds the deltas
 ``delta[l]`` (δ of layer l's output, per sample).  ``backprop explain`` prints
 these arrays.
+
+Buffers: ``forward(X, train, reuse=True)`` (the training loop's call) writes z,
+a, the dropout masks, the deltas and the gradients into arrays allocated once
+per batch size and reused every step (``_Buffers``); the default
+``reuse=False`` allocates new ones, so that results of earlier calls stay
+valid.  Either way the arrays are column-major, one column per sample as in
+the seed: an (N, k) array is the transpose of a C-ordered (k, N) one, the
+layout in which OpenBLAS runs z = W a, Wᵀδ and δ aᵀ fastest (bench/README.md).
 """
 
 from __future__ import annotations
@@ -46,6 +54,58 @@ def _check_dtype(dtype) -> np.dtype:
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return dt
+
+
+#: predict_proba pads its batches to a multiple of this many rows (see there).
+_PAD_ROWS = 16
+
+
+def _columns(n: int, k: int, dtype: np.dtype) -> np.ndarray:
+    """An (n, k) array stored column-major: the transpose of a C-ordered (k, n) array."""
+    return np.empty((k, n), dtype=dtype).T
+
+
+class _Buffers:
+    """The arrays of one forward and backward pass over a batch of ``n`` samples.
+
+    Allocated once per batch size when the training loop asks for reuse, so a
+    step allocates nothing of the batch's size.  The deltas and δ/N are made
+    on the first ``backward``; a forward-only caller never pays for them.
+
+    Attributes
+    ----------
+    z, a : list of ndarray, (n, k) per layer, column-major
+    masks : list of ndarray or None, (n, k) per hidden layer, C order (the draws)
+    dropped : list of ndarray or None, a ⊙ mask per hidden layer
+    input_mask, input_dropped : ndarray or None, (n, n_in)
+    delta, scaled : list of ndarray or None, δ per layer and δ/N (None where
+        the 1/N goes on the gradient instead, see ``Network.backward``)
+    """
+
+    def __init__(self, sizes: Sequence[int], n: int, dtype: np.dtype, dropout: Sequence[float],
+                 input_dropout: float) -> None:
+        self.n, self.sizes, self.dtype = n, list(sizes), dtype
+        outs = sizes[1:]
+        self.z = [_columns(n, k, dtype) for k in outs]
+        self.a = [_columns(n, k, dtype) for k in outs]
+        hidden = list(zip(outs[:-1], dropout))
+        self.masks = [np.empty((n, k), dtype) if r else None for k, r in hidden] + [None]
+        self.dropped = [_columns(n, k, dtype) if r else None for k, r in hidden] + [None]
+        self.input_mask = np.empty((n, sizes[0]), dtype) if input_dropout else None
+        self.input_dropped = np.empty((n, sizes[0]), dtype) if input_dropout else None
+        self.delta: list[np.ndarray] | None = None
+        self.scaled: list[np.ndarray | None] | None = None
+
+    def backward_buffers(self) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """(delta, scaled), allocated on the first call."""
+        if self.delta is None:
+            n, outs = self.n, self.sizes[1:]
+            self.delta = [_columns(n, k, self.dtype) for k in outs]
+            self.scaled = [
+                _columns(n, k, self.dtype) if n <= n_in else None
+                for n_in, k in zip(self.sizes[:-1], outs)
+            ]
+        return self.delta, self.scaled  # type: ignore[return-value]
 
 
 def _check_rate(name: str, rate: float) -> float:
@@ -160,6 +220,14 @@ class Network:
             )
             self.layers.append(Dense(W, b, act))
         self.cache: dict | None = None
+        self._buffers: dict[int, _Buffers] = {}  # batch size -> reused arrays
+        self._step: _Buffers | None = None  # the buffers of the last forward
+        self._grads: list[np.ndarray] | None = None  # reused gradient arrays
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()  # pickles leave the scratch arrays behind
+        state.update(cache=None, _buffers={}, _step=None, _grads=None)
+        return state
 
     # ------------------------------------------------------------------ basics
     @property
@@ -240,45 +308,78 @@ class Network:
             )
         return X.astype(self.dtype, copy=False)
 
-    def forward(self, X: np.ndarray, train: bool = False) -> np.ndarray:
+    def forward(self, X: np.ndarray, train: bool = False, reuse: bool = False) -> np.ndarray:
         """Forward pass: return the output activations a⁽ᴸ⁾, shape (N, n_out).
 
         ``train=True`` applies dropout (drawing masks from ``self.rng``).  The
-        z and a of every layer are kept for the following ``backward``.
+        z and a of every layer are kept in ``cache`` for the following
+        ``backward``.
+
+        ``reuse=True`` writes into buffers kept per batch size (the training
+        loop's fast path): the returned array, ``cache`` and the gradients of
+        the next ``backward`` are then overwritten by the next ``reuse=True``
+        call with a batch of the same size.  By default every call returns
+        new arrays.
         """
         X = self._check_X(X)
+        step = self._buffers_for(len(X)) if reuse else self._new_buffers(len(X))
+        self._step = step
         inputs, zs, outs, masks = [], [], [], []
         a = X
         if train and self.input_dropout:
-            mask = dropout_mask(a.shape, self.input_dropout, self.rng, self.dtype)
-            a = a * mask
+            mask = dropout_mask(a.shape, self.input_dropout, self.rng, self.dtype, step.input_mask)
+            a = np.multiply(a, mask, out=step.input_dropped)
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             inputs.append(a)
-            z, a = layer.forward(a)  # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b, a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾)
+            # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b, a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾)
+            z, a = layer.forward(a, z_out=step.z[i], a_out=step.a[i])
             zs.append(z)
             outs.append(a)
             mask = None
             if train and i < last and self.dropout[i]:
-                mask = dropout_mask(a.shape, self.dropout[i], self.rng, self.dtype)
-                a = a * mask
+                mask = dropout_mask(a.shape, self.dropout[i], self.rng, self.dtype, step.masks[i])
+                a = np.multiply(a, mask, out=step.dropped[i])
             masks.append(mask)
         self.cache = {"inputs": inputs, "z": zs, "a": outs, "masks": masks}
         return a
 
+    def _new_buffers(self, n: int) -> _Buffers:
+        return _Buffers(self.sizes, n, self.dtype, self.dropout, self.input_dropout)
+
+    def _buffers_for(self, n: int) -> _Buffers:
+        """The reused buffers for batches of n samples (a few sizes are kept)."""
+        step = self._buffers.get(n)
+        if step is None:
+            if len(self._buffers) >= 3:  # e.g. the batch size, the last batch, one more
+                self._buffers.pop(next(iter(self._buffers)))
+            step = self._buffers[n] = self._new_buffers(n)
+        return step
+
     def predict_proba(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-        """Output activations for X, shape (N, n_out), in batches, without dropout."""
+        """Output activations for X, shape (N, n_out), in batches, without dropout.
+
+        Each layer computes a = f(W a + b) in place in one C-ordered buffer per
+        layer, allocated once per call.  A sample's output does not depend on
+        the rest of its batch: OpenBLAS sums in the same order for every row
+        of a batch whose length is a multiple of 16 (measured; other lengths
+        can differ in the last bit), so a shorter last batch is zero-padded.
+        """
         X = self._check_X(X)
-        parts = []
-        for start in range(0, len(X), batch_size):
+        n, rows = len(X), _PAD_ROWS * -(-min(batch_size, len(X)) // _PAD_ROWS)
+        result = np.empty((n, self.sizes[-1]), dtype=self.dtype)
+        bufs = [np.empty((rows, k), dtype=self.dtype) for k in self.sizes[1:]]
+        for start in range(0, n, batch_size):
             a = X[start : start + batch_size]
-            for layer in self.layers:
-                _, a = layer.forward(a)
-            parts.append(a)
+            m = len(a)
+            if m % _PAD_ROWS:
+                a = np.concatenate([a, np.zeros((-m % _PAD_ROWS, a.shape[1]), a.dtype)])
+            for layer, buf in zip(self.layers, bufs):
+                buf = buf[: len(a)]
+                _, a = layer.forward(a, z_out=buf, a_out=buf)  # a = f(W a + b), z overwritten
+            result[start : start + m] = a[:m]
         self.cache = None
-        if not parts:
-            return np.empty((0, self.sizes[-1]), dtype=self.dtype)
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        return result
 
     def predict(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         """Class indices, shape (N,): argmax of the outputs, or output > 0.5 for one unit."""
@@ -294,7 +395,9 @@ class Network:
         return self.loss.value(a, np.asarray(Y, dtype=a.dtype)) + penalty(self.weights(), l1, l2)
 
     # ------------------------------------------------------------------ backward
-    def backward(self, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> list[np.ndarray]:
+    def backward(
+        self, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0, scale: float = 1.0
+    ) -> list[np.ndarray]:
         """Backward pass after ``forward``: gradients of the mean cost J.
 
         Parameters
@@ -304,11 +407,19 @@ class Network:
             classification).
         l1, l2 : float
             Regularisation coefficients (see ``backprop.regularization``).
+        scale : float, default 1
+            Return s·∇ instead of ∇, at no cost: s joins the 1/N of the mean
+            (the training loop passes the optimiser's ``gradient_scale``, -η
+            for momentum, and saves one pass over every gradient).
 
         Returns
         -------
         list of ndarray
-            [∇W⁽¹⁾, ∇b⁽¹⁾, ∇W⁽²⁾, ...], each the shape of its parameter.
+            [∇W⁽¹⁾, ∇b⁽¹⁾, ∇W⁽²⁾, ...], each the shape of its parameter.  After
+            ``forward(..., reuse=True)`` these are the network's reused
+            gradient arrays, overwritten by the next such step (the training
+            loop hands them to the optimiser, which may scribble on them);
+            otherwise new arrays.
         """
         if self.cache is None:
             raise RuntimeError("backward() needs a forward() on the same batch first")
@@ -324,29 +435,42 @@ class Network:
         if Y.shape != a_L.shape:
             raise ValueError(f"Y must have shape {a_L.shape} (one row per sample), got {Y.shape}")
         n = a_L.shape[0]
+        step = self._step if self._step is not None else self._new_buffers(n)
+        deltas, scaled = step.backward_buffers()
+        grads = self._gradient_arrays(reuse=step is self._buffers.get(n))
         out = self.layers[-1].activation
+        delta = deltas[-1]
         if self.shortcut:
-            delta = a_L - Y  # (10): δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y
+            np.subtract(a_L, Y, out=delta)  # (10): δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y
         else:
-            delta = out.backward(z_L, a_L, self.loss.grad(a_L, Y))  # (11): ∂J/∂a ⊙ ∂a/∂z
-        deltas: list[np.ndarray] = [None] * len(self.layers)  # type: ignore[list-item]
-        grads: list[np.ndarray] = [None] * (2 * len(self.layers))  # type: ignore[list-item]
+            out.backward(z_L, a_L, self.loss.grad(a_L, Y), out=delta)  # (11): ∂J/∂a ⊙ ∂a/∂z
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            deltas[i] = delta
-            grad_W = delta.T @ inputs[i]  # (14), (16): ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ, summed over the batch
-            grad_W *= 1.0 / n  # J is the batch mean
-            add_gradient(grad_W, layer.W, l1, l2)  # + l2 W + l1 sign(W)
-            grads[2 * i] = grad_W
-            grads[2 * i + 1] = delta.mean(axis=0)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch mean
+            grad_W, grad_b = grads[2 * i], grads[2 * i + 1]
+            # J is the batch mean: s/N goes on the smaller of δ (N × n_out) and ∇ (n_out × n_in)
+            d = delta if scaled[i] is None else np.multiply(delta, scale / n, out=scaled[i])
+            np.matmul(d.T, inputs[i], out=grad_W)  # (14), (16): ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ, batch sum
+            np.sum(d, axis=0, out=grad_b)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch sum
+            if scaled[i] is None:
+                grad_W *= scale / n
+                grad_b *= scale / n
+            add_gradient(grad_W, layer.W, scale * l1, scale * l2)  # + s(l2 W + l1 sign(W))
             if i > 0:
-                back = delta @ layer.W  # W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾, the sum in (13)
+                back = np.matmul(delta, layer.W, out=deltas[i - 1])  # W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾, the sum in (13)
                 if masks[i - 1] is not None:
                     back *= masks[i - 1]  # dropped units pass no gradient
                 prev = self.layers[i - 1].activation
-                delta = prev.backward(zs[i - 1], outs[i - 1], back)  # (12): ⊙ f'(z⁽ˡ⁾)
+                delta = prev.backward(zs[i - 1], outs[i - 1], back, out=back)  # (12): ⊙ f'(z⁽ˡ⁾)
         self.cache["delta"] = deltas
         return grads
+
+    def _gradient_arrays(self, reuse: bool) -> list[np.ndarray]:
+        """Arrays for [∇W⁽¹⁾, ∇b⁽¹⁾, ...]: the network's reused ones, or new ones."""
+        if not reuse:
+            return [np.empty_like(p) for p in self.params()]
+        if self._grads is None:
+            self._grads = [np.empty_like(p) for p in self.params()]
+        return self._grads
 
     def gradients(
         self, X: np.ndarray, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0, train: bool = False

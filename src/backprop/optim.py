@@ -3,6 +3,13 @@
 Every optimiser updates the parameter arrays in place: ``step(params, grads, lr)``.
 The gradient arrays may be overwritten (they are scratch space of one step).
 
+Fused form: each update is written as a few in-place passes over its arrays
+(no temporaries).  The first multiplication of the gradient, by the factor
+``gradient_scale(lr)`` (-η for sgd, momentum and nesterov, 1 - β1 for adam),
+is left to whoever computes the gradient: ``step`` does it in one pass, the
+training loop instead has ``Network.backward(..., scale=s)`` fold it into the
+1/N of the batch mean, free, and calls ``step_scaled(params, s·∇, lr)``.
+
 - ``sgd``: ΔW = -η∇, W ← W + ΔW (the seed's rule; full-batch gradient descent
   is ``sgd`` with the whole training set as one batch, named ``gd``).
 - ``momentum``: the textbook form ΔW_t = -η∇ + αΔW_{t-1} (Rumelhart, Hinton &
@@ -29,7 +36,24 @@ class Optimizer:
         self.t = 0  # number of steps taken
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], lr: float) -> None:
-        raise NotImplementedError
+        """Update ``params`` in place from the gradients ∇ (``grads`` may be overwritten).
+
+        A subclass overrides this or ``gradient_scale`` and ``step_scaled``.
+        """
+        s = self.gradient_scale(lr)
+        for g in grads:
+            g *= s
+        self.step_scaled(params, grads, lr)
+
+    def gradient_scale(self, lr: float) -> float:
+        """The factor s that ``step_scaled`` expects its gradients multiplied by."""
+        return 1.0
+
+    def step_scaled(
+        self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], lr: float
+    ) -> None:
+        """``step`` from s·∇ (s = ``gradient_scale(lr)``); ``grads`` may be overwritten."""
+        self.step(params, grads, lr)
 
     def state_dict(self) -> dict:
         """Arrays and scalars to resume from (for checkpoints)."""
@@ -47,11 +71,13 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def step(self, params, grads, lr):
+    def gradient_scale(self, lr: float) -> float:
+        return -lr  # grads hold ΔW = -η∇
+
+    def step_scaled(self, params, grads, lr):
         self.t += 1
         for p, g in zip(params, grads):
-            g *= lr
-            p -= g  # W ← W + ΔW with ΔW = -η∇
+            p += g  # W ← W + ΔW with ΔW = -η∇
 
 
 class Momentum(Optimizer):
@@ -71,14 +97,16 @@ class Momentum(Optimizer):
         self.momentum = float(momentum)
         self.velocity: list[np.ndarray] | None = None
 
-    def step(self, params, grads, lr):
+    def gradient_scale(self, lr: float) -> float:
+        return -lr  # grads hold -η∇
+
+    def step_scaled(self, params, grads, lr):
         if self.velocity is None:
             self.velocity = self._zeros_like(params)
         self.t += 1
         for p, g, v in zip(params, grads, self.velocity):
             v *= self.momentum
-            g *= lr
-            v -= g  # ΔW_t = -η∇ + αΔW_{t-1}
+            v += g  # ΔW_t = -η∇ + αΔW_{t-1}
             p += v  # W ← W + ΔW_t
 
     def state_dict(self):
@@ -94,17 +122,16 @@ class Nesterov(Momentum):
 
     name = "nesterov"
 
-    def step(self, params, grads, lr):
+    def step_scaled(self, params, grads, lr):
         if self.velocity is None:
             self.velocity = self._zeros_like(params)
         self.t += 1
         alpha = self.momentum
         for p, g, v in zip(params, grads, self.velocity):
-            g *= lr
             v *= alpha
-            v -= g  # v ← αv - η∇
-            p -= g
-            p += alpha * v  # W ← W + αv - η∇
+            v += g  # v ← αv - η∇
+            p += g
+            p += np.multiply(v, alpha, out=g)  # W ← W + αv - η∇ (g is spent: it holds αv)
 
 
 class Adam(Optimizer):
@@ -132,7 +159,10 @@ class Adam(Optimizer):
         self.m: list[np.ndarray] | None = None
         self.v: list[np.ndarray] | None = None
 
-    def step(self, params, grads, lr):
+    def gradient_scale(self, lr: float) -> float:
+        return 1.0 - self.beta1  # grads hold (1 - β1)∇
+
+    def step_scaled(self, params, grads, lr):
         if self.m is None:
             self.m, self.v = self._zeros_like(params), self._zeros_like(params)
         self.t += 1
@@ -142,16 +172,15 @@ class Adam(Optimizer):
         eps_hat = self.eps * math.sqrt(1.0 - b2**self.t)
         for p, g, m, v in zip(params, grads, self.m, self.v):
             m *= b1
-            m += (1.0 - b1) * g  # m ← β1 m + (1 - β1)∇
+            m += g  # m ← β1 m + (1 - β1)∇
+            np.square(g, out=g)
+            g *= (1.0 - b2) / (1.0 - b1) ** 2  # (1 - β2)∇², from g = (1 - β1)∇
             v *= b2
-            g *= g
-            g *= 1.0 - b2
             v += g  # v ← β2 v + (1 - β2)∇²
             np.sqrt(v, out=g)
             g += eps_hat
-            np.divide(m, g, out=g)
-            g *= step
-            p -= g  # W ← W - η m̂ / (√v̂ + ε)
+            g *= 1.0 / step
+            p -= np.divide(m, g, out=g)  # W ← W - η m̂ / (√v̂ + ε)
 
     def state_dict(self):
         return {"t": self.t, "m": self.m, "v": self.v}

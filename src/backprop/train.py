@@ -304,6 +304,11 @@ class Trainer:
         bs = n if self.optimizer_name == "gd" else min(self.batch_size, n)
         n_batches = math.ceil(n / bs)
         params = net.params()
+        # Class of every row (argmax of its target), for the running accuracy
+        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else None
+        # Minibatches are gathered into these two arrays, reused every step
+        X_buf = np.empty((bs, X.shape[1]), dtype=X.dtype)
+        Y_buf = np.empty((bs, Y.shape[1]), dtype=Y.dtype)
         self.stop_requested = False
         for cb in self.callbacks:
             cb.on_train_begin(self)
@@ -317,12 +322,15 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self, epoch)
             start_time = time.perf_counter()
+            scale = self.optimizer.gradient_scale(lr)
             while self.batch < n_batches:
                 idx = self.perm[self.batch * bs : (self.batch + 1) * bs]
-                Xb, Yb = X[idx], Y[idx]
+                m = len(idx)
+                Xb = np.take(X, idx, axis=0, out=X_buf[:m], mode="clip")  # X[idx], no allocation
+                Yb = np.take(Y, idx, axis=0, out=Y_buf[:m], mode="clip")
                 if self.augment is not None:
                     Xb = self.augment(Xb, net.rng)
-                a = net.forward(Xb, train=True)
+                a = net.forward(Xb, train=True, reuse=True)
                 batch_loss = net.loss.value(a, Yb)
                 if not math.isfinite(batch_loss):
                     raise TrainingDiverged(
@@ -330,14 +338,18 @@ class Trainer:
                         f"{self.batch + 1}: training diverged; try a smaller learning rate "
                         f"(e.g. lr={lr / 10:g}) or standardise the inputs"
                     )
-                grads = net.backward(Yb, self.l1, self.l2)
-                self.optimizer.step(params, grads, lr)
+                if labels is None:
+                    correct = _accuracy(a, Yb) * m
+                else:
+                    correct = np.count_nonzero(a.argmax(axis=1) == labels[idx])
+                # s·∇J with s = -η (momentum, sgd), folded into backward's 1/N
+                grads = net.backward(Yb, self.l1, self.l2, scale=scale)
+                self.optimizer.step_scaled(params, grads, lr)
                 if self.max_norm is not None:
                     for W in net.weights():
                         apply_max_norm(W, self.max_norm)
-                m = len(idx)
                 self.sums[0] += batch_loss * m
-                self.sums[1] += _accuracy(a, Yb) * m
+                self.sums[1] += correct
                 self.sums[2] += m
                 self.batch += 1
                 for cb in self.callbacks:

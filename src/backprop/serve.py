@@ -360,6 +360,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.server.loopback_only:
             return True
         host = (self.headers.get("Host") or "").strip().lower()
+        if not host:  # HTTP/1.0 clients may omit it; browsers (the rebinding risk) never do
+            return True
         if host.startswith("["):
             name = host.split("]")[0] + "]"
         else:

@@ -50,13 +50,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from backprop.errors import BackpropError
+from backprop.fileio import atomic_write_bytes
 
 __all__ = ["OPSET", "IR_VERSION", "INPUT_NAME", "OUTPUT_NAME", "ExportError", "export_onnx",
            "to_onnx"]
@@ -265,21 +265,4 @@ def export_onnx(
         net, name = model, "backprop"
     proto = to_onnx(net, include_preprocessing=include_preprocessing, model_name=name)
     data = proto.SerializeToString()
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"cannot write {path}: folder {folder} does not exist; create it first"
-        )
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    return atomic_write_bytes(path, data)

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from backprop.errors import ModelFileError
+from backprop.fileio import atomic_open
 from backprop.network import Network
 
 FORMAT = "backprop-model"
@@ -88,26 +88,9 @@ def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path
     to disk and renamed over ``path``; readers see the old file or the new
     one, never a partial one.
     """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"cannot write {path}: folder {folder} does not exist; create it first"
-        )
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    with atomic_open(path) as f:
+        np.savez(f, **arrays)
+    return Path(path)
 
 
 def save(

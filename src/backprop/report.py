@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from backprop.fileio import atomic_write_text
+
 __all__ = ["classification_metrics", "make_report"]
 
 
@@ -337,8 +339,4 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }} .note {{ color: #
 <p>History per epoch: <a href="history.json">history.json</a>.</p>
 </body></html>
 """
-    out = run_dir / "report.html"
-    tmp = run_dir / ".report.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    return atomic_write_text(run_dir / "report.html", page)

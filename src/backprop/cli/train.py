@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from backprop.config import TrainConfig
+from backprop.fileio import atomic_write_text
 from backprop.train import Callback
 
 #: One line of help per setting (the default is appended from TrainConfig).
@@ -342,9 +343,7 @@ def write_history(run_dir: Path, history) -> None:
     from backprop.modelfile import _jsonable
 
     text = json.dumps(_jsonable(history.to_dict(), "history"), indent=1)
-    tmp = run_dir / ".history.json.tmp"
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, run_dir / "history.json")
+    atomic_write_text(run_dir / "history.json", text + "\n")
 
 
 # --------------------------------------------------------------------------- run

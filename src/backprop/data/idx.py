@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -31,6 +30,7 @@ from typing import BinaryIO
 import numpy as np
 
 from backprop.errors import DataError
+from backprop.fileio import atomic_open
 
 __all__ = ["TYPE_CODES", "read_idx", "read_idx_header", "write_idx", "check_pair"]
 
@@ -228,20 +228,14 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     code = _code_for(array.dtype)
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
     payload = np.ascontiguousarray(array, dtype=TYPE_CODES[code])
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if path.name.endswith(".gz"):
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-                    gz.write(header)
-                    gz.write(payload.tobytes())
-            else:
-                raw.write(header)
-                raw.write(payload.tobytes())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path) as raw:
+        if path.name.endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+                gz.write(header)
+                gz.write(payload.tobytes())
+        else:
+            raw.write(header)
+            raw.write(payload.tobytes())
     return path
 
 

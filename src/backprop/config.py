@@ -78,13 +78,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict, source: str = "settings") -> TrainConfig:
         """Build a config from a dict of field names (unknown names are an error)."""
-        names = {f.name for f in cls.fields()}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(
-                f"{source}: unknown setting(s) {', '.join(unknown)}; "
-                f"known settings are {', '.join(sorted(names))}"
-            )
+        check_setting_names(values, source)
         return cls(**values)
 
     def to_dict(self) -> dict:
@@ -92,6 +86,17 @@ class TrainConfig:
 
     def updated(self, **changes) -> TrainConfig:
         return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+
+def check_setting_names(values: dict, source: str) -> None:
+    """Raise ValueError naming ``source`` if ``values`` has a key that is not a setting."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(
+            f"{source}: unknown setting(s) {', '.join(unknown)}; "
+            f"known settings are {', '.join(sorted(names))}"
+        )
 
 
 def build_network(cfg: TrainConfig, n_in: int, n_out: int) -> Network:
@@ -208,13 +213,7 @@ def config_from_file(path) -> dict:
             f"{path}: tables [{nested[0]}] are not used; write every setting as a top-level "
             "key = value line"
         )
-    names = {f.name for f in TrainConfig.fields()}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ValueError(
-            f"{path}: unknown setting(s) {', '.join(unknown)}; "
-            f"known settings are {', '.join(sorted(names))}"
-        )
+    check_setting_names(values, str(path))
     return coerce_fields(values, source=str(path))
 
 

@@ -38,8 +38,8 @@ COMPETITORS = ("backprop", "torch", "sklearn", "numpy")
 HEADLINE = ["784-800-10/momentum/128", "784-800-10/adam/128", "784-100-10/momentum/128"]
 FULL = [f"{s}/{o}/{b}" for s in ("784-800-10", "784-100-10") for o in ("momentum", "adam")
         for b in (64, 128, 256)]
-SCALE_N = [10000, 20000, 30000, 40000, 60000]
-SCALE_H = [100, 200, 400, 800, 1600, 3200]
+SCALE_N = [10000, 20000, 40000, 60000]
+SCALE_H = [100, 400, 800, 1600, 3200]
 INFERENCE = "784-800-10/momentum/128"
 
 

@@ -49,7 +49,7 @@ def assert_same_model(a, b):
 def test_train_on_bundled_sample_writes_the_run_folder(tmp_path, capsys):
     out = tmp_path / "run"
     rc = main(["train", "--dataset", "mnist-sample", "--hidden", "16", "--epochs", "2",
-               "--out", str(out)])
+               "--validation-split", "0.1", "--out", str(out)])
     assert rc == 0
     stdout = capsys.readouterr().out
     lines = stdout.splitlines()
@@ -74,6 +74,24 @@ def test_train_on_bundled_sample_writes_the_run_folder(tmp_path, capsys):
     assert f"run folder: {out}" in stdout
     assert net.class_names == [str(i) for i in range(10)]
     assert net.sizes == [784, 16, 10]
+    # without --preset, the run starts from the `best` recipe (flags still win)
+    from backprop.presets import preset_settings
+
+    best = preset_settings("best", "mnist-sample")
+    assert cfg["augment"] == best["augment"] and cfg["dropout"] == best["dropout"]
+    assert cfg["schedule"] == best["schedule"] and cfg["epochs"] == 2
+
+
+def test_preset_none_gives_the_plain_defaults(tmp_path):
+    from backprop.config import TrainConfig
+
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "none", "--dataset", "mnist-sample", "--hidden", "8",
+                 "--epochs", "1", "--quiet", "--no-report", "--out", str(out)]) == 0
+    cfg = read_toml(out / "config.toml")
+    plain = TrainConfig()
+    assert cfg["augment"] == plain.augment and cfg["dropout"] == plain.dropout
+    assert cfg["schedule"] == plain.schedule and cfg["validation_split"] == plain.validation_split
 
 
 def test_config_file_gives_the_same_run_as_flags(tmp_path, small_npz, capsys):

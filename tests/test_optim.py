@@ -81,6 +81,8 @@ def test_get_optimizer_ignores_unrelated_settings():
     [
         ("constant", {}, [0.1, 0.1, 0.1, 0.1]),
         ("decrease", {"decay": 1.0}, [0.1, 0.05, 0.1 / 3, 0.025]),
+        # η_t = η_{t-1} / (1 + d·t): 0.1, 0.1/2, 0.1/(2·3), 0.1/(2·3·4)
+        ("cumulative", {"decay": 1.0}, [0.1, 0.05, 0.1 / 6, 0.1 / 24]),
         ("step", {"gamma": 0.5, "step_size": 2}, [0.1, 0.1, 0.05, 0.05]),
         ("exponential", {"gamma": 0.5}, [0.1, 0.05, 0.025, 0.0125]),
         ("cosine", {}, [0.1, 0.1 * (1 + math.cos(math.pi / 4)) / 2, 0.05,

@@ -230,9 +230,12 @@ class Schedule:
 
     Parameters
     ----------
-    kind : {"constant", "decrease", "step", "exponential", "cosine"}
+    kind : {"constant", "decrease", "cumulative", "step", "exponential", "cosine"}
         - constant: η
         - decrease: η / (1 + d·t), the textbook's decrease constant d = ``decay``
+        - cumulative: η / Π_{k=1..t}(1 + d·k), i.e. η_t = η_{t-1} / (1 + d·t): the
+          decrease constant as Raschka's NeuralNetMLP (1st ed., 2015) applies it,
+          dividing the current rate again every epoch
         - step: η · γ^⌊t / s⌋ with γ = ``gamma``, s = ``step_size``
         - exponential: η · γ^t
         - cosine: η_min + ½(η - η_min)(1 + cos(π t / T)) (Loshchilov & Hutter 2017,
@@ -241,7 +244,7 @@ class Schedule:
     warmup : int, epochs of linear warm-up from η/warmup to η before the schedule starts
     """
 
-    KINDS = ("constant", "decrease", "step", "exponential", "cosine")
+    KINDS = ("constant", "decrease", "cumulative", "step", "exponential", "cosine")
 
     def __init__(
         self,
@@ -277,6 +280,8 @@ class Schedule:
         span = max(self.epochs - self.warmup, 1)
         if self.kind == "decrease":
             return self.lr / (1.0 + self.decay * t)
+        if self.kind == "cumulative":
+            return self.lr * math.exp(-sum(math.log1p(self.decay * k) for k in range(1, t + 1)))
         if self.kind == "step":
             return self.lr * self.gamma ** (t // self.step_size)
         if self.kind == "exponential":

@@ -331,7 +331,8 @@ class Trainer:
                 if self.augment is not None:
                     Xb = self.augment(Xb, net.rng)
                 a = net.forward(Xb, train=True, reuse=True)
-                batch_loss = net.loss.value(a, Yb)
+                with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+                    batch_loss = net.loss.value(a, Yb)
                 if not math.isfinite(batch_loss):
                     raise TrainingDiverged(
                         f"the loss became {batch_loss} at epoch {epoch + 1}, minibatch "

@@ -116,6 +116,10 @@ def _optional(conv):
     return parse
 
 
+#: The recipe ``backprop train`` starts from when no --preset is given (backprop.presets).
+DEFAULT_PRESET = "best"
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from backprop.config import _field_kind
 
@@ -137,7 +141,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     except ImportError:  # pragma: no cover - presets ship with the package
         names = "see backprop.presets"
     run_group.add_argument(
-        "--preset", default=None, metavar="NAME", help=f"a named recipe: {names}"
+        "--preset", default=None, metavar="NAME",
+        help=f"a named recipe: {names}; 'none' for the plain defaults below "
+        f"(default: {DEFAULT_PRESET})",
     )
     run_group.add_argument(
         "--config", default=None, metavar="FILE.toml",
@@ -180,19 +186,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, dict]:
     """Merge defaults < preset < config file < flags; return the config and the explicit keys."""
     from backprop.config import coerce_fields, config_from_file
+    from backprop.presets import PRESETS, preset_settings
 
     values: dict = {}
-    if args.preset is not None:
-        from backprop.presets import PRESETS
-
-        if args.preset not in PRESETS:
-            raise ValueError(
-                f"unknown preset {args.preset!r}; choose one of {', '.join(sorted(PRESETS))}"
-            )
-        values.update(coerce_fields(dict(PRESETS[args.preset]), f"preset {args.preset!r}"))
-    if args.config is not None:
-        values.update(config_from_file(args.config))
+    from_file = config_from_file(args.config) if args.config is not None else {}
     flags = {f.name: getattr(args, f.name) for f in TrainConfig.fields() if hasattr(args, f.name)}
+    preset = DEFAULT_PRESET if args.preset is None else args.preset
+    if preset != "none":
+        if preset not in PRESETS:
+            raise ValueError(
+                f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))} or none"
+            )
+        # a preset may differ per data set (epochs, batch size, λ/n): look the data set up first
+        dataset = flags.get("dataset", from_file.get("dataset", TrainConfig.dataset))
+        values.update(coerce_fields(preset_settings(preset, dataset), f"preset {preset!r}"))
+    values.update(from_file)
     values.update(flags)
     if values.get("data_dir") and "dataset" not in values:
         values["dataset"] = ""  # the user's own data, read by its layout
@@ -456,7 +464,7 @@ def run(args: argparse.Namespace) -> int:
         preset = None
     else:
         cfg, _ = resolve_config(args)
-        preset = args.preset
+        preset = DEFAULT_PRESET if args.preset is None else args.preset
 
     # check the network and optimiser settings before loading (maybe downloading) data
     Trainer(build_network(cfg.updated(hidden=[1] * len(cfg.hidden)), 1, 2),

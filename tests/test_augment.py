@@ -169,3 +169,36 @@ def test_augment_is_the_trainer_hook():
         hist = Trainer(net, **trainer_settings(cfg), augment=make_augment(cfg, (8, 8))).fit(X, y)
         runs.append([(r["loss"], r["acc"]) for r in hist.records])
     assert runs[0] == runs[1]
+
+
+def test_flip_mirrors_about_half_the_images_exactly():
+    from backprop.data.augment import Augmenter
+
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 12), dtype=np.float32)  # 400 images of 3×4
+    out = Augmenter((3, 4), flip=True)(X, np.random.default_rng(1))
+    images, result = X.reshape(-1, 3, 4), out.reshape(-1, 3, 4)
+    same = np.all(result == images, axis=(1, 2))
+    mirrored = np.all(result == images[:, :, ::-1], axis=(1, 2))
+    assert np.all(same | mirrored)  # every image is itself or its exact mirror
+    assert 150 < mirrored.sum() < 250  # about half
+    # the draw: image i is mirrored when the generator's i-th uniform is below ½
+    np.testing.assert_array_equal(mirrored, np.random.default_rng(1).random(400) < 0.5)
+
+
+def test_flip_alone_via_config_and_flag_parsing(tmp_path):
+    from backprop.cli import main
+    from backprop.config import TrainConfig
+    from backprop.data.augment import make_augment
+
+    assert make_augment(TrainConfig(augment="none"), (28, 28)) is None
+    assert make_augment(TrainConfig(augment="none", flip=True), (28, 28)).flip
+    with pytest.raises(ValueError, match="flip"):
+        make_augment(TrainConfig(flip=True), None)
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "mnist-sample", "--hidden", "4", "--epochs", "1",
+                 "--flip", "true", "--quiet", "--no-report", "--out", str(out)]) == 0
+    assert "flip = true" in (out / "config.toml").read_text()
+    with pytest.raises(SystemExit) as exit_info:  # argparse: usage error, exit code 2
+        main(["train", "--dataset", "mnist-sample", "--flip", "maybe", "--quiet"])
+    assert exit_info.value.code == 2

@@ -68,6 +68,7 @@ class TrainConfig:
     shift: float = 0.0  # pixels, ± uniform
     elastic_alpha: float = 0.0  # Simard et al. 2003: displacement scale α (pixels)
     elastic_sigma: float = 0.0  # Simard et al. 2003: Gaussian smoothing σ (pixels)
+    flip: bool = False  # mirror left-right with probability ½ (clothes, not digits)
     # run
     seed: int = 0
 
@@ -260,6 +261,8 @@ def coerce_fields(values: dict, source: str = "settings") -> dict:
             value = float(value) if ok else value
         elif kind == "str":
             ok = isinstance(value, str)
+        elif kind == "bool":
+            ok = isinstance(value, bool)
         if not ok:
             raise ValueError(
                 f"{source}: setting {key} = {value!r} should be "

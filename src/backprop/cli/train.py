@@ -80,6 +80,7 @@ HELP = {
     "shift": "augmentation: max shift in pixels",
     "elastic_alpha": "elastic distortion strength α in pixels (Simard et al. 2003)",
     "elastic_sigma": "elastic distortion smoothing σ in pixels (Simard et al. 2003)",
+    "flip": "augmentation: mirror left-right with probability 1/2 (clothes, not digits)",
     "seed": "seed of every random draw (init, split, shuffles, dropout, augmentation)",
 }
 
@@ -89,6 +90,16 @@ BEST = "best.npz"
 
 
 # --------------------------------------------------------------------------- flags
+
+
+def _parse_bool(text: str) -> bool:
+    """true/false, yes/no, on/off or 1/0."""
+    value = text.strip().lower()
+    if value in ("true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def _parse_list(text: str) -> list[int]:
@@ -167,7 +178,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for f in TrainConfig.fields():
         kind = _field_kind(f)
         optional = "None" in str(f.type)
-        conv: Any = {"list": _parse_list, "int": int, "float": float, "str": str}[kind]
+        conv: Any = {
+            "list": _parse_list, "int": int, "float": float, "str": str, "bool": _parse_bool,
+        }[kind]
         if optional:
             conv = _optional(conv)
         default = getattr(defaults, f.name)

@@ -363,6 +363,9 @@ class Augmenter:
         Simard et al.'s α, pixels; 0 disables the elastic distortion.
     elastic_sigma : float, default 4
         Simard et al.'s σ, pixels; > 0 when ``elastic_alpha`` is.
+    flip : bool, default False
+        Mirror each image left-right with probability ½ (for data without a
+        handedness, such as clothes; never for digits).
 
     Notes
     -----
@@ -379,6 +382,7 @@ class Augmenter:
         shift: float = 0.0,
         elastic_alpha: float = 0.0,
         elastic_sigma: float = 4.0,
+        flip: bool = False,
     ) -> None:
         shape = tuple(int(s) for s in image_shape)
         if len(shape) != 2 or min(shape) < 2:
@@ -409,19 +413,27 @@ class Augmenter:
         self.elastic_alpha, self.elastic_sigma = float(elastic_alpha), float(elastic_sigma)
         self.affine = any(v > 0 for v in (self.rotate, self.scale, self.shear, self.shift))
         self.elastic = self.elastic_alpha > 0
+        self.flip = bool(flip)
 
     def __repr__(self) -> str:
         return (
             f"Augmenter(image_shape={self.image_shape}, rotate={self.rotate}, "
             f"scale={self.scale}, shear={self.shear}, shift={self.shift}, "
-            f"elastic_alpha={self.elastic_alpha}, elastic_sigma={self.elastic_sigma})"
+            f"elastic_alpha={self.elastic_alpha}, elastic_sigma={self.elastic_sigma}, "
+            f"flip={self.flip})"
         )
 
     def __call__(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Distort every image of ``X`` (B, H*W); a new array of the same shape and dtype."""
         X = _check_batch(X, self.image_shape)
-        if not (self.affine or self.elastic):
-            return X.copy()
+        out = self._distort(X, rng) if (self.affine or self.elastic) else X.copy()
+        if self.flip:  # drawn after the distortions: seeds without flip keep their sequence
+            mirrored = rng.random(X.shape[0]) < 0.5
+            images = out.reshape(-1, *self.image_shape)
+            images[mirrored] = images[mirrored, :, ::-1]
+        return out
+
+    def _distort(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         B = X.shape[0]
         H, W = self.image_shape
         if self.affine:
@@ -475,12 +487,13 @@ def make_augment(
     kind = cfg.augment
     if kind not in AUGMENT_KINDS:
         raise ValueError(f"unknown augment {kind!r}; choose one of {', '.join(AUGMENT_KINDS)}")
-    if kind == "none":
+    if kind == "none" and not cfg.flip:
         return None
     if image_shape is None or len(image_shape) != 2:
+        what = f"augment={kind!r}" + (" with flip" if cfg.flip else "")
         raise ValueError(
-            f"augment={kind!r} needs 2-D images, but the data's samples have shape "
-            f"{image_shape}; use augment='none' for this data"
+            f"{what} needs 2-D images, but the data's samples have shape "
+            f"{image_shape}; use augment='none' and flip=false for this data"
         )
     settings: dict[str, float] = {}
     if "affine" in kind:
@@ -497,4 +510,4 @@ def make_augment(
             alpha = DEFAULT_ELASTIC["elastic_alpha"]
             sigma = sigma or DEFAULT_ELASTIC["elastic_sigma"]
         settings.update(elastic_alpha=alpha, elastic_sigma=sigma or 4.0)
-    return Augmenter(tuple(image_shape), **settings)  # type: ignore[arg-type]
+    return Augmenter(tuple(image_shape), flip=cfg.flip, **settings)  # type: ignore[arg-type]

@@ -34,11 +34,8 @@ Sources and what each preset reproduces
     so lr = 0.001·1200 = 1.2 and l2 = 0.1/1200.  Its momentum term adds
     α = 0.001 times the previous *gradient step* (not a velocity): negligible,
     left out.  Its code divides η by (1 + d·t) cumulatively every epoch
-    (η_t = η_{t-1}/(1 + d·t), so η ends near 7e-6 after 1000 epochs); our
-    ``Schedule`` has no such kind, so the preset uses a cosine decay from η to
-    η/149 (the same end point; within a factor 2.5 of the published rate at
-    every epoch).  If a ``"cumulative"`` schedule exists in
-    ``Schedule.KINDS`` it is used instead, with ``decay = 1e-5``.
+    (η_t = η_{t-1}/(1 + d·t), so η ends near 7e-6 after 1000 epochs): the
+    ``"cumulative"`` schedule, with ``decay = 1e-5``, does exactly that.
 ``raschka2019``
     S. Raschka & V. Mirjalili, *Python Machine Learning*, 3rd ed. (2019),
     ch. 12, ``NeuralNetMLP(n_hidden=100, l2=0.01, epochs=200, eta=0.0005,
@@ -81,10 +78,6 @@ Sources and what each preset reproduces
 
 from __future__ import annotations
 
-from backprop.optim import Schedule
-
-_CUMULATIVE = "cumulative" in Schedule.KINDS
-
 #: Registry: name -> settings (TrainConfig field names).
 PRESETS: dict[str, dict] = {
     "seed": {
@@ -112,11 +105,8 @@ PRESETS: dict[str, dict] = {
         "batch_size": 1200,
         "l2": 0.1 / 1200,
         "epochs": 1000,
-        **(
-            {"schedule": "cumulative", "decay": 1e-5}
-            if _CUMULATIVE
-            else {"schedule": "cosine", "lr_min": 0.001 * 1200 / 149}
-        ),
+        "schedule": "cumulative",
+        "decay": 1e-5,
     },
     "raschka2019": {
         "scale": "symmetric",
@@ -193,7 +183,6 @@ DATASET_OVERRIDES: dict[str, dict[str, dict]] = {
             "batch_size": 80,
             "lr": 0.001 * 80,
             "l2": 0.1 / 80,
-            **({} if _CUMULATIVE else {"lr_min": 0.001 * 80 / 149}),
         },
     },
     "nielsen": {

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _models import assert_same_model
 
 import backprop
 from backprop.cli import main
@@ -32,18 +33,6 @@ def small_npz(tmp_path_factory) -> Path:
     np.savez(path, X=ds.X_train[:600], y=ds.y_train[:600], X_test=ds.X_test[:200],
              y_test=ds.y_test[:200])
     return path
-
-
-def model_arrays(path) -> dict:
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files if k != "metadata"}
-
-
-def assert_same_model(a, b):
-    A, B = model_arrays(a), model_arrays(b)
-    assert A.keys() == B.keys()
-    for k in A:
-        assert A[k].dtype == B[k].dtype and np.array_equal(A[k], B[k]), k
 
 
 def test_train_on_bundled_sample_writes_the_run_folder(tmp_path, capsys):

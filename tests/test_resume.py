@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _models import assert_same_model
 
 from backprop.checkpoint import load_checkpoint, save_checkpoint
 from backprop.cli import main
@@ -40,18 +41,6 @@ def train_process(args, env_extra=None, **kw):
                             env=env, **kw)
 
 
-def arrays(path):
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files if k != "metadata"}
-
-
-def assert_bitwise_equal(a, b):
-    A, B = arrays(a), arrays(b)
-    assert A.keys() == B.keys()
-    for k in A:
-        assert A[k].dtype == B[k].dtype and np.array_equal(A[k], B[k]), k
-
-
 def history_without_times(run: Path) -> list[dict]:
     records = json.loads((run / "history.json").read_text())["records"]
     return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
@@ -79,8 +68,8 @@ def test_sigint_mid_epoch_then_resume_equals_uninterrupted(tmp_path, tiny_npz, c
     assert p.returncode == 0, err
     assert f"resuming {run} at epoch 2/3, minibatch 6" in out
     assert not (run / "checkpoint.npz").exists()
-    assert_bitwise_equal(run / "model.npz", reference / "model.npz")
-    assert_bitwise_equal(run / "best.npz", reference / "best.npz")
+    assert_same_model(run / "model.npz", reference / "model.npz")
+    assert_same_model(run / "best.npz", reference / "best.npz")
     assert history_without_times(run) == history_without_times(reference)
 
 
@@ -103,7 +92,7 @@ def test_external_sigint_then_resume_equals_uninterrupted(tmp_path, tiny_npz, ca
     reference = tmp_path / "reference"
     assert main(["train", *settings(tiny_npz, epochs), "--quiet", "--out", str(reference)]) == 0
     capsys.readouterr()
-    assert_bitwise_equal(run / "model.npz", reference / "model.npz")
+    assert_same_model(run / "model.npz", reference / "model.npz")
     assert history_without_times(run) == history_without_times(reference)
 
 

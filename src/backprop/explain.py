@@ -1070,15 +1070,18 @@ def _wrap(text: str, width: int, indent: str) -> list[str]:
     return lines
 
 
+def _check_value(c: Check) -> str:
+    """The measured value of a check, as plain text: "relative error 3e-10 < 1e-07"."""
+    if c.measure == "relative error":
+        return f"relative error {_err(c.value)} < {c.limit:g}"
+    if c.limit == 0:
+        return f"{c.measure} = {_fmt(c.value)}"
+    return f"{c.measure} {_err(c.value)}"
+
+
 def _check_text(c: Check, color: bool) -> str:
     mark = _paint("✓", "ok", color) if c.ok else _paint("✗", "bad", color)
-    if c.measure == "relative error":
-        val = f"relative error {_err(c.value)} < {c.limit:g}"
-    elif c.limit == 0:
-        val = f"{c.measure} = {_fmt(c.value)}"
-    else:
-        val = f"{c.measure} {_err(c.value)}"
-    return f"  {mark} {c.what} ({val})"
+    return f"  {mark} {c.what} ({_check_value(c)})"
 
 
 def _render_text(ex: Explanation, color: bool, width: int) -> str:
@@ -1157,14 +1160,7 @@ def _tex_terms(terms: list) -> str:
 
 
 def _check_md(c: Check) -> str:
-    mark = "✓" if c.ok else "✗"
-    if c.measure == "relative error":
-        val = f"relative error {_err(c.value)} < {c.limit:g}"
-    elif c.limit == 0:
-        val = f"{c.measure} = {_fmt(c.value)}"
-    else:
-        val = f"{c.measure} {_err(c.value)}"
-    return f"- {mark} {c.what} ({val})"
+    return f"- {'✓' if c.ok else '✗'} {c.what} ({_check_value(c)})"
 
 
 def _render_markdown(ex: Explanation) -> str:
@@ -1240,12 +1236,7 @@ def _html_terms(terms: list) -> str:
 
 def _check_html(c: Check) -> str:
     cls, mark = ("ok", "✓") if c.ok else ("bad", "✗")
-    if c.measure == "relative error":
-        val = f"relative error {_err(c.value)} &lt; {c.limit:g}"
-    elif c.limit == 0:
-        val = f"{html.escape(c.measure)} = {_fmt(c.value)}"
-    else:
-        val = f"{html.escape(c.measure)} {_err(c.value)}"
+    val = html.escape(_check_value(c))
     return f'<li class="{cls}">{mark} {html.escape(c.what)} ({val})</li>'
 
 

@@ -440,17 +440,17 @@ def fit(
 def split(
     X: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Hold out ``fraction`` of the samples, stratified by class for integer labels."""
-    n = len(X)
+    """Hold out ``fraction`` of the samples, stratified by class for integer labels.
+
+    Integer labels go through ``backprop.data.stratified_split``; other
+    targets (regression, one-hot rows) are held out uniformly at random.
+    """
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
-        val_idx = []
-        for c in np.unique(y):
-            members = np.flatnonzero(y == c)
-            k = int(round(fraction * len(members)))
-            val_idx.append(rng.permutation(members)[:k])
-        val = np.sort(np.concatenate(val_idx))
-    else:
-        val = np.sort(rng.permutation(n)[: int(round(fraction * n))])
+        from backprop.data.preprocess import stratified_split
+
+        return stratified_split(X, y, fraction, rng)
+    n = len(X)
+    val = np.sort(rng.permutation(n)[: int(round(fraction * n))])
     mask = np.ones(n, dtype=bool)
     mask[val] = False
     return X[mask], y[mask], X[val], y[val]

@@ -12,7 +12,7 @@ import pytest
 
 import backprop
 from backprop.cli import main
-from backprop.data import Preprocessor, load_dataset
+from backprop.data import Preprocessor
 from backprop.export import INPUT_NAME, OPSET, OUTPUT_NAME, ExportError, export_onnx, to_onnx
 
 
@@ -79,15 +79,8 @@ def test_float64_network_exports_as_float32():
 
 
 @pytest.fixture(scope="module")
-def mnist_model(tmp_path_factory):
-    ds = load_dataset("mnist-sample")
-    pre = Preprocessor("unit").fit(ds.X_train)
-    net = backprop.Network([784, 32, 10], activation="relu", seed=0)
-    backprop.fit(net, pre.transform(ds.X_train), ds.y_train, epochs=2, lr=0.1, batch_size=64)
-    path = tmp_path_factory.mktemp("model") / "model.npz"
-    net.save(path, preprocessor=pre, class_names=ds.class_names,
-             train_config={"dataset": "mnist-sample"})
-    return path, ds
+def mnist_model(sample_model):
+    return sample_model
 
 
 def test_mnist_model_file_round_trip_on_raw_pixels(mnist_model, tmp_path):

@@ -171,10 +171,13 @@ def test_metadata_wrong_dtype(saved):
         load(path)
 
 
-def _edit_meta(path, **changes):
+def _edit_meta(path, edit=None, **changes):
+    """Rewrite the file's metadata with ``changes`` and ``edit(meta)`` applied."""
     arrays = arrays_of(path)
     meta = json.loads(arrays[METADATA_KEY].tobytes())
     meta.update(changes)
+    if edit is not None:
+        edit(meta)
     arrays[METADATA_KEY] = meta_blob(meta)
     rewrite(path, arrays)
 
@@ -240,35 +243,22 @@ def test_non_finite_weights(saved):
 
 def test_bad_sizes(saved):
     _, _, path = saved
-    arrays = arrays_of(path)
-    meta = json.loads(arrays[METADATA_KEY].tobytes())
-    meta["network"]["sizes"] = [6, "x", 3]
-    arrays[METADATA_KEY] = meta_blob(meta)
-    rewrite(path, arrays)
+    _edit_meta(path, lambda m: m["network"].update(sizes=[6, "x", 3]))
     with pytest.raises(ModelFileError, match="sizes"):
         load(path)
 
 
 def test_bad_activation_in_metadata(saved):
     _, _, path = saved
-    arrays = arrays_of(path)
-    meta = json.loads(arrays[METADATA_KEY].tobytes())
-    meta["network"]["activation"] = ["nonsense"]
-    arrays[METADATA_KEY] = meta_blob(meta)
-    rewrite(path, arrays)
+    _edit_meta(path, lambda m: m["network"].update(activation=["nonsense"]))
     with pytest.raises(ModelFileError, match="network description is invalid"):
         load(path)
 
 
 def test_preprocessor_feature_mismatch(saved):
     _, _, path = saved
-    arrays = arrays_of(path)
-    meta = json.loads(arrays[METADATA_KEY].tobytes())
-    meta["preprocessor"]["input_shape"] = [3, 3]
-    meta["preprocessor"]["mean"] = [0.0] * 9
-    meta["preprocessor"]["std"] = [1.0] * 9
-    arrays[METADATA_KEY] = meta_blob(meta)
-    rewrite(path, arrays)
+    _edit_meta(path, lambda m: m["preprocessor"].update(
+        input_shape=[3, 3], mean=[0.0] * 9, std=[1.0] * 9))
     with pytest.raises(ModelFileError, match="9 features but the network takes 6"):
         load(path)
 

@@ -17,7 +17,6 @@ from PIL import Image, ImageDraw
 
 import backprop
 from backprop.cli import main
-from backprop.data import Preprocessor, load_dataset
 from backprop.images import mnist_style
 from backprop.serve import MAX_BODY, WEB_DIR, _Server, make_server
 
@@ -25,14 +24,8 @@ CANVAS = 280  # the page's canvas side
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    ds = load_dataset("mnist-sample")
-    pre = Preprocessor("unit").fit(ds.X_train)
-    net = backprop.Network([784, 32, 10], activation="relu", seed=0)
-    backprop.fit(net, pre.transform(ds.X_train), ds.y_train, epochs=3, lr=0.1, batch_size=64)
-    path = tmp_path_factory.mktemp("model") / "model.npz"
-    net.save(path, preprocessor=pre, class_names=ds.class_names,
-             train_config={"dataset": "mnist-sample"}, test_accuracy=0.9)
+def model(sample_model):
+    path, ds = sample_model
     return path, backprop.load(path), ds
 
 

@@ -116,7 +116,20 @@ def test_folder_instead_of_file(tmp_path):
 def test_not_a_zip(tmp_path):
     p = tmp_path / "m.npz"
     p.write_text("hello")
-    with pytest.raises(ModelFileError, match="not a readable model file"):
+    with pytest.raises(ModelFileError, match="not a model file: a backprop model is a .npz"):
+        load(p)
+
+
+def test_a_pickle_is_refused_without_being_unpickled(tmp_path):
+    import pickle  # writing one only, to prove it is never loaded
+
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('unpickled!')",))
+
+    p = tmp_path / "model.npz"
+    p.write_bytes(pickle.dumps(Boom()))
+    with pytest.raises(ModelFileError, match="not a model file"):
         load(p)
 
 

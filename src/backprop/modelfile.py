@@ -169,6 +169,15 @@ def _open(path: Path) -> dict[str, np.ndarray]:
         hint = path / "model.npz"
         extra = f" (did you mean {hint}?)" if hint.is_file() else ""
         raise ModelFileError(f"{path} is a folder, not a model file{extra}")
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic == b"\x93NUM":
+        raise ModelFileError(f"{path} is a single .npy array, not a backprop model file (.npz)")
+    if magic != b"PK\x03\x04":  # every .npz is a zip archive
+        raise ModelFileError(
+            f"{path} is not a model file: a backprop model is a .npz archive (like the "
+            "model.npz of a run folder), and this file is something else"
+        )
     try:
         z = np.load(path, allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):

@@ -101,15 +101,19 @@ def _figure(width: float, height: float):
 
 def plot_curves(records: list[dict], path: Path) -> Path:
     """Loss and accuracy per epoch, training vs validation."""
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure(10, 4)
     ax_loss, ax_acc = fig.subplots(1, 2)
     epochs = [r["epoch"] for r in records]
+    marker = 3 if len(epochs) <= 60 else 0  # hundreds of markers hide the curve
     for ax, key, title in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
-        ax.plot(epochs, [r[key] for r in records], "o-", label="training", markersize=3)
+        ax.plot(epochs, [r[key] for r in records], "o-", label="training", markersize=marker)
         if any(r.get("val_" + key) is not None for r in records):
             ax.plot(epochs, [r.get("val_" + key) for r in records], "s-", label="validation",
-                    markersize=3)
+                    markersize=marker)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend()

@@ -70,8 +70,10 @@ Sources and what each preset reproduces
     the same accuracy in our sweep (98.8 % vs 98.7 % on the MNIST sample)
     for 60 % more augmentation time, so ``best`` leaves them out.
     On Fashion-MNIST the distortions cost accuracy (clothes are not
-    handwriting), so that data set trains undistorted with dropout 0.5 on
-    the hidden and 0.2 on the input units; on the 4,000-image MNIST sample
+    handwriting), so that data set trains undistorted with 2,048 hidden
+    units, dropout 0.5 on the hidden and 0.2 on the input units, 120 epochs
+    (89.99 % in 504 s; 800 units for 160 epochs gave 89.78 % in 295 s); on
+    the 4,000-image MNIST sample
     more epochs fit the same time, and all 4,000 images train (no
     validation split).  See ``docs/results.md`` for the sweep behind it.
 """
@@ -192,10 +194,11 @@ DATASET_OVERRIDES: dict[str, dict[str, dict]] = {
     "best": {
         "mnist-sample": {"validation_split": 0.0, "epochs": 500},
         "fashion-mnist": {
+            "hidden": [2048],
             "augment": "none",
             "dropout": 0.5,
             "input_dropout": 0.2,
-            "epochs": 160,
+            "epochs": 120,
         },
     },
 }

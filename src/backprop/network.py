@@ -34,6 +34,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from backprop import blas
 from backprop.activations import ACTIVATIONS, Activation, LeakyReLU, get_activation
 from backprop.init import default_init, get_initializer
 from backprop.layers import Dense, dropout_mask
@@ -58,6 +59,9 @@ def _check_dtype(dtype) -> np.dtype:
 
 #: predict_proba pads its batches to a multiple of this many rows (see there).
 _PAD_ROWS = 16
+#: Accumulate in BLAS (``Network.backward``) from this many weights: below it the saving is
+#: nil and OpenBLAS's small-matrix kernels round β·C + A·B differently from NumPy's path.
+_FUSE_MIN = 1 << 16
 
 
 def _columns(n: int, k: int, dtype: np.dtype) -> np.ndarray:
@@ -396,7 +400,12 @@ class Network:
 
     # ------------------------------------------------------------------ backward
     def backward(
-        self, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0, scale: float = 1.0
+        self,
+        Y: np.ndarray,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        scale: float = 1.0,
+        accumulate: Sequence[tuple[np.ndarray, float]] | None = None,
     ) -> list[np.ndarray]:
         """Backward pass after ``forward``: gradients of the mean cost J.
 
@@ -411,6 +420,13 @@ class Network:
             Return s·∇ instead of ∇, at no cost: s joins the 1/N of the mean
             (the training loop passes the optimiser's ``gradient_scale``, -η
             for momentum, and saves one pass over every gradient).
+        accumulate : list of (ndarray, float), optional
+            One (buffer, β) per parameter: instead of returning s·∇, make
+            buffer ← β·buffer + s·∇ in place and return the buffers.  The
+            momentum optimiser passes its velocities and α, so ΔW_t =
+            αΔW_{t-1} - η∇ is done by the gradient's own matrix product
+            (BLAS's C ← A·B + βC, see ``backprop.blas``), multi-threaded,
+            with no pass of its own.
 
         Returns
         -------
@@ -449,11 +465,26 @@ class Network:
             grad_W, grad_b = grads[2 * i], grads[2 * i + 1]
             # J is the batch mean: s/N goes on the smaller of δ (N × n_out) and ∇ (n_out × n_in)
             d = delta if scaled[i] is None else np.multiply(delta, scale / n, out=scaled[i])
-            np.matmul(d.T, inputs[i], out=grad_W)  # (14), (16): ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ, batch sum
+            s = scale / n if scaled[i] is None else 1.0  # what d still lacks of s/N
+            acc_W, beta = accumulate[2 * i] if accumulate else (None, 0.0)
+            # (14), (16): ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ, batch sum; with accumulate, acc ← β·acc + ∇ in one
+            # gemm where d holds s/N and W is large (bit for bit the NumPy path, batch ≤ 256)
+            fuse = acc_W is not None and s == 1.0 and acc_W.size >= _FUSE_MIN
+            if not (fuse and blas.gemm(1.0, d.T, inputs[i], beta, acc_W)):
+                np.matmul(d.T, inputs[i], out=grad_W)  # (14), (16), the same product in NumPy
+                if s != 1.0:
+                    grad_W *= s
+                if acc_W is not None:
+                    acc_W *= beta
+                    acc_W += grad_W
             np.sum(d, axis=0, out=grad_b)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch sum
-            if scaled[i] is None:
-                grad_W *= scale / n
-                grad_b *= scale / n
+            if s != 1.0:
+                grad_b *= s
+            if accumulate:
+                acc_b, beta_b = accumulate[2 * i + 1]
+                acc_b *= beta_b
+                acc_b += grad_b
+                grad_W, grad_b = acc_W, acc_b
             add_gradient(grad_W, layer.W, scale * l1, scale * l2)  # + s(l2 W + l1 sign(W))
             if i > 0:
                 back = np.matmul(delta, layer.W, out=deltas[i - 1])  # W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾, the sum in (13)
@@ -462,7 +493,7 @@ class Network:
                 prev = self.layers[i - 1].activation
                 delta = prev.backward(zs[i - 1], outs[i - 1], back, out=back)  # (12): ⊙ f'(z⁽ˡ⁾)
         self.cache["delta"] = deltas
-        return grads
+        return grads if accumulate is None else [buf for buf, _ in accumulate]
 
     def _gradient_arrays(self, reuse: bool) -> list[np.ndarray]:
         """Arrays for [∇W⁽¹⁾, ∇b⁽¹⁾, ...]: the network's reused ones, or new ones."""

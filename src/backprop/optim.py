@@ -26,6 +26,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from backprop import blas
+
 
 class Optimizer:
     """Base class: holds per-parameter state, updates parameters in place."""
@@ -54,6 +56,20 @@ class Optimizer:
     ) -> None:
         """``step`` from s·∇ (s = ``gradient_scale(lr)``); ``grads`` may be overwritten."""
         self.step(params, grads, lr)
+
+    def accumulators(self, params: Sequence[np.ndarray]) -> list[tuple[np.ndarray, float]] | None:
+        """Where the gradient may be accumulated directly, or None (the default).
+
+        An optimiser whose state is updated as buffer ← β·buffer + s·∇
+        returns one (buffer, β) per parameter; the training loop hands them to
+        ``Network.backward(..., accumulate=...)`` and then calls
+        ``step_accumulated`` instead of ``step_scaled``.
+        """
+        return None
+
+    def step_accumulated(self, params: Sequence[np.ndarray], lr: float) -> None:
+        """Finish a step whose s·∇ is already in the buffers of ``accumulators``."""
+        raise NotImplementedError(f"{type(self).__name__} has no accumulators")
 
     def state_dict(self) -> dict:
         """Arrays and scalars to resume from (for checkpoints)."""
@@ -109,6 +125,17 @@ class Momentum(Optimizer):
             v += g  # ΔW_t = -η∇ + αΔW_{t-1}
             p += v  # W ← W + ΔW_t
 
+    def accumulators(self, params):
+        """The velocities with β = α: backward makes ΔW_t = αΔW_{t-1} - η∇ itself."""
+        if self.velocity is None:
+            self.velocity = self._zeros_like(params)
+        return [(v, self.momentum) for v in self.velocity]
+
+    def step_accumulated(self, params, lr):
+        self.t += 1
+        for p, v in zip(params, self.velocity):
+            blas.axpy(1.0, v, p)  # W ← W + ΔW_t (OpenBLAS's threaded axpy where it can)
+
     def state_dict(self):
         return {"t": self.t, "velocity": self.velocity}
 
@@ -132,6 +159,9 @@ class Nesterov(Momentum):
             v += g  # v ← αv - η∇
             p += g
             p += np.multiply(v, alpha, out=g)  # W ← W + αv - η∇ (g is spent: it holds αv)
+
+    def accumulators(self, params):
+        return None  # W ← W + αv - η∇ needs -η∇ apart from v
 
 
 class Adam(Optimizer):
@@ -171,16 +201,12 @@ class Adam(Optimizer):
         step = lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
         eps_hat = self.eps * math.sqrt(1.0 - b2**self.t)
         for p, g, m, v in zip(params, grads, self.m, self.v):
-            m *= b1
-            m += g  # m ← β1 m + (1 - β1)∇
+            blas.axpby(1.0, g, b1, m)  # m ← β1 m + (1 - β1)∇  (g holds (1 - β1)∇)
             np.square(g, out=g)
-            g *= (1.0 - b2) / (1.0 - b1) ** 2  # (1 - β2)∇², from g = (1 - β1)∇
-            v *= b2
-            v += g  # v ← β2 v + (1 - β2)∇²
+            blas.axpby((1.0 - b2) / (1.0 - b1) ** 2, g, b2, v)  # v ← β2 v + (1 - β2)∇²
             np.sqrt(v, out=g)
             g += eps_hat
-            g *= 1.0 / step
-            p -= np.divide(m, g, out=g)  # W ← W - η m̂ / (√v̂ + ε)
+            blas.axpy(-step, np.divide(m, g, out=g), p)  # W ← W - η m̂ / (√v̂ + ε)
 
     def state_dict(self):
         return {"t": self.t, "m": self.m, "v": self.v}

@@ -343,9 +343,14 @@ class Trainer:
                     correct = _accuracy(a, Yb) * m
                 else:
                     correct = np.count_nonzero(a.argmax(axis=1) == labels[idx])
-                # s·∇J with s = -η (momentum, sgd), folded into backward's 1/N
-                grads = net.backward(Yb, self.l1, self.l2, scale=scale)
-                self.optimizer.step_scaled(params, grads, lr)
+                # s·∇J with s = -η (momentum, sgd), folded into backward's 1/N; momentum
+                # has backward accumulate it into its velocities (Optimizer.accumulators)
+                acc = self.optimizer.accumulators(params)
+                grads = net.backward(Yb, self.l1, self.l2, scale=scale, accumulate=acc)
+                if acc is None:
+                    self.optimizer.step_scaled(params, grads, lr)
+                else:
+                    self.optimizer.step_accumulated(params, lr)
                 if self.max_norm is not None:
                     for W in net.weights():
                         apply_max_norm(W, self.max_norm)

@@ -80,6 +80,8 @@ class _Buffers:
     ----------
     z, a : list of ndarray, (n, k) per layer, column-major
     masks : list of ndarray or None, (n, k) per hidden layer, C order (the draws)
+    ones : ndarray, (n,), for the batch sums of the bias gradients (δᵀ·1 runs in
+        BLAS, several times faster than ``np.sum(δ, axis=0)``)
     dropped : list of ndarray or None, a ⊙ mask per hidden layer
     input_mask, input_dropped : ndarray or None, (n, n_in)
     delta, scaled : list of ndarray or None, δ per layer and δ/N (None where
@@ -99,6 +101,7 @@ class _Buffers:
         self.input_dropped = np.empty((n, sizes[0]), dtype) if input_dropout else None
         self.delta: list[np.ndarray] | None = None
         self.scaled: list[np.ndarray | None] | None = None
+        self.ones = np.ones(n, dtype)  # Σ over the batch as δᵀ·1, a BLAS gemv
 
     def backward_buffers(self) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
         """(delta, scaled), allocated on the first call."""
@@ -477,7 +480,7 @@ class Network:
                 if acc_W is not None:
                     acc_W *= beta
                     acc_W += grad_W
-            np.sum(d, axis=0, out=grad_b)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch sum
+            np.matmul(d.T, step.ones, out=grad_b)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch sum δᵀ·1
             if s != 1.0:
                 grad_b *= s
             if accumulate:

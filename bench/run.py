@@ -255,7 +255,10 @@ def main() -> None:
               "| peak RSS MiB | test acc |",
               "|---|---|---|---|---|---|---|"]
     ratio_lines = ["", "## Ratios (backprop's time ÷ the other's; < 1 means backprop is faster)",
-                   "", "| configuration | " + " | ".join(f"÷ {c}" for c in competitors
+                   "", "Each cell: median ÷ median · median of the per-round ratios (the two "
+                   "runs of a round are minutes apart, so a slow spell of the shared machine "
+                   "hits both) · fastest ÷ fastest.", "",
+                   "| configuration | " + " | ".join(f"÷ {c}" for c in competitors
                                                            if c != "backprop") + " |",
                    "|---|" + "---|" * (len(competitors) - 1)]
     for config in configs:
@@ -275,7 +278,14 @@ def main() -> None:
             if comp == "backprop":
                 continue
             other = summary((config, comp))
-            cells.append(f"{mine['s'] / other['s']:.2f}" if mine and other else "—")
+            if not (mine and other):
+                cells.append("—")
+                continue
+            pairs = [a["s_per_epoch"] / b["s_per_epoch"]
+                     for a, b in zip(results[(config, "backprop")], results[(config, comp)])
+                     if "error" not in a and "error" not in b]
+            cells.append(f"{mine['s'] / other['s']:.2f} · {statistics.median(pairs):.2f} · "
+                         f"{mine['min'] / other['min']:.2f}")
         ratio_lines.append(f"| {config} | " + " | ".join(cells) + " |")
     if configs:
         lines += ratio_lines

@@ -9,9 +9,9 @@ NumPy afterwards.  ``axpy`` (y ← a·x + y) is OpenBLAS's threaded W ← W + Δ
 and ``axpby`` (y ← a·x + b·y) makes Adam's moving averages one pass each.
 
 NumPy's wheels ship OpenBLAS as ``scipy-openblas`` with 64-bit integers and
-the symbol names ``scipy_cblas_sgemm64_`` etc.; this module finds that
-library among the ones NumPy has already loaded (so the calls share NumPy's
-thread pool) and binds the routines with :mod:`ctypes`.  Where the
+the symbol names ``scipy_cblas_sgemm64_`` etc.; this module opens that very
+library, which NumPy has already loaded (so the calls share NumPy's thread
+pool), and binds the routines with :mod:`ctypes`.  Where the
 library or its symbols are not there (another BLAS, another platform), or
 ``BACKPROP_BLAS=0`` is set in the environment, :data:`AVAILABLE` is False and
 every caller keeps its plain NumPy path: the engine still needs NumPy only.
@@ -34,16 +34,9 @@ _AXPBY: dict[np.dtype, object] = {}
 
 
 def _openblas_path() -> Path | None:
-    """The OpenBLAS shared library that NumPy's extension module has loaded, if any."""
-    try:
-        with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
-            for line in maps:
-                if "scipy_openblas" in line and ".so" in line:
-                    return Path(line.split(None, 5)[-1].strip())
-    except OSError:
-        pass
+    """The OpenBLAS that NumPy's wheel ships (and has loaded), if this NumPy is one."""
     here = Path(np.__file__).parent
-    for folder in (here.parent / "numpy.libs", here / ".dylibs"):
+    for folder in (here.parent / "numpy.libs", here / ".dylibs"):  # Linux, macOS wheels
         for lib in sorted(folder.glob("libscipy_openblas64_*")):
             return lib
     return None

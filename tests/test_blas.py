@@ -159,3 +159,24 @@ def test_adam_equals_algorithm_1(path):
             p -= lr * (mi / (1 - b1**t)) / (np.sqrt(vi / (1 - b2**t)) + eps)
     for p, q in zip(params, ref):
         np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-12)
+
+
+def test_training_with_and_without_blas_agree(monkeypatch):
+    """Momentum training through the fused BLAS path matches the NumPy path to rounding."""
+    from backprop.train import Trainer
+
+    rng = np.random.default_rng(7)
+    X = rng.random((96, 784)).astype(np.float32)
+    y = rng.integers(0, 10, 96)
+
+    def train():
+        net = Network([784, 100, 10], activation="relu", output="softmax", seed=3)
+        Trainer(net, optimizer="momentum", lr=0.05, epochs=2, batch_size=32).fit(X, y)
+        return net.params()
+
+    fused = train()
+    for table in ("_GEMM", "_AXPY", "_AXPBY"):
+        monkeypatch.setattr(blas, table, {})
+    plain = train()
+    for a, b in zip(fused, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -74,8 +74,9 @@ Sources and what each preset reproduces
     data set trains undistorted with 2,048 hidden units, dropout 0.4 on the
     hidden and 0.05 on the input units, 120 epochs, on all 60,000 images (the
     cosine schedule ends at η = 0, so the last epoch is kept; holding out 10 %
-    for validation cost 0.27 points): 91.03 % test accuracy in 478 s.  On the 4,000-image MNIST sample more
-    epochs fit the same time, and all 4,000 images train too.  See
+    for validation cost 0.27 points): 91.03 % test accuracy in 478 s.  On
+    the 4,000-image MNIST sample more epochs fit the same time, and all 4,000
+    images train too.  See
     ``docs/results.md`` for the sweeps behind it and the figures.
 """
 

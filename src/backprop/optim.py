@@ -9,6 +9,10 @@ Fused form: each update is written as a few in-place passes over its arrays
 is left to whoever computes the gradient: ``step`` does it in one pass, the
 training loop instead has ``Network.backward(..., scale=s)`` fold it into the
 1/N of the batch mean, free, and calls ``step_scaled(params, s·∇, lr)``.
+Momentum goes one step further: ``accumulators`` hands its velocities to
+``Network.backward(..., accumulate=...)``, whose gradient product then makes
+ΔW_t = αΔW_{t-1} - η∇ itself (the β of BLAS's C ← A·B + βC, see
+``backprop.blas``), and ``step_accumulated`` adds ΔW_t to W.
 
 - ``sgd``: ΔW = -η∇, W ← W + ΔW (the seed's rule; full-batch gradient descent
   is ``sgd`` with the whole training set as one batch, named ``gd``).

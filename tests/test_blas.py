@@ -25,9 +25,10 @@ DTYPES = [np.float32, np.float64]
 
 @pytest.fixture(params=["blas", "numpy"])
 def path(request, monkeypatch):
-    """Run a test once with the BLAS routines and once with the NumPy fallback."""
-    if request.param == "blas" and not blas.AVAILABLE:
-        pytest.skip("NumPy's OpenBLAS was not found on this machine")
+    """Run a test once with the BLAS routines and once with the NumPy fallback.
+
+    Where NumPy's OpenBLAS is not found, both runs take the fallback.
+    """
     if request.param == "numpy":
         for table in ("_GEMM", "_AXPY", "_AXPBY"):
             monkeypatch.setattr(blas, table, {})  # no routine bound: every call falls back
@@ -57,14 +58,13 @@ def test_gemm_is_alpha_ab_plus_beta_c(dtype, order_a, order_b):
 
 def test_gemm_of_transposed_views_as_backward_passes_them():
     """δᵀ·a with δ and a column-major (N, k) arrays, as Network.backward calls it."""
-    if not blas.AVAILABLE:
-        pytest.skip("NumPy's OpenBLAS was not found on this machine")
     rng = np.random.default_rng(2)
     delta = np.asfortranarray(rng.standard_normal((16, 3)))
     a = np.asfortranarray(rng.standard_normal((16, 4)))
     V = np.ones((3, 4))
-    assert blas.gemm(1.0, delta.T, a, 0.5, V)
-    np.testing.assert_allclose(V, delta.T @ a + 0.5, rtol=1e-12)
+    done = blas.gemm(1.0, delta.T, a, 0.5, V)
+    assert done == blas.AVAILABLE  # NumPy's wheels ship OpenBLAS: taken wherever it is found
+    np.testing.assert_allclose(V, delta.T @ a + 0.5 if done else 1.0, rtol=1e-12)
 
 
 def test_gemm_declines_what_it_cannot_take():

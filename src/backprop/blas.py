@@ -1,4 +1,4 @@
-"""Two BLAS routines NumPy does not expose, called in NumPy's own OpenBLAS.
+"""Three BLAS routines NumPy does not expose, called in NumPy's own OpenBLAS.
 
 ``np.matmul`` always computes C = A·B into a fresh (or overwritten) C.  The
 BLAS routine behind it computes C ← α·A·B + β·C, and that β is exactly what
@@ -15,8 +15,10 @@ pool), and binds the routines with :mod:`ctypes`.  Where the
 library or its symbols are not there (another BLAS, another platform), or
 ``BACKPROP_BLAS=0`` is set in the environment, :data:`AVAILABLE` is False and
 every caller keeps its plain NumPy path: the engine still needs NumPy only.
-The two paths agree to rounding (not bit for bit: the sums are grouped
-differently), each is deterministic.
+Each path is deterministic.  For the momentum product as ``Network.backward``
+calls it (β·C + A·B, A·B summed over at most 256 samples, C large) OpenBLAS
+gives the NumPy path's result bit for bit (measured); ``axpby`` and a scaled
+``alpha`` round differently from NumPy's separate passes, within rounding.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import time
 from benchlib import emit, load_data, parse_args, time_inference
 
 from backprop import Network
-from backprop.train import Callback, Trainer
+from backprop.engine.train import Callback, Trainer
 
 
 class EpochTimer(Callback):

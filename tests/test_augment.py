@@ -157,7 +157,7 @@ def test_make_augment_from_config():
 
 def test_augment_is_the_trainer_hook():
     from backprop.config import build_network, trainer_settings
-    from backprop.train import Trainer
+    from backprop.engine.train import Trainer
 
     rng = np.random.default_rng(0)
     X = rng.random((64, 64)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""The direct BLAS calls (backprop.blas) against NumPy, and the paths that use them.
+"""The direct BLAS calls (backprop.engine.blas) against NumPy, and the paths that use them.
 
 The truth is NumPy's own arithmetic in float64: each routine must give
 α·A·B + β·C, α·x + y and α·x + β·y to rounding, in both dtypes and every
@@ -16,9 +16,9 @@ import sys
 import numpy as np
 import pytest
 
-from backprop import blas
-from backprop.network import Network
-from backprop.optim import Adam, Momentum
+from backprop.engine import blas
+from backprop.engine.network import Network
+from backprop.engine.optim import Adam, Momentum
 
 DTYPES = [np.float32, np.float64]
 
@@ -90,7 +90,7 @@ def test_axpy_and_axpby(dtype, path):
 
 
 def test_switched_off_by_the_environment():
-    code = "from backprop import blas; print(blas.AVAILABLE)"
+    code = "from backprop.engine import blas; print(blas.AVAILABLE)"
     env = {**os.environ, "BACKPROP_BLAS": "0"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -163,7 +163,7 @@ def test_adam_equals_algorithm_1(path):
 
 def test_training_with_and_without_blas_agree(monkeypatch):
     """Momentum training through the fused BLAS path matches the NumPy path to rounding."""
-    from backprop.train import Trainer
+    from backprop.engine.train import Trainer
 
     rng = np.random.default_rng(7)
     X = rng.random((96, 784)).astype(np.float32)

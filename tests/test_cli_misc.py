@@ -30,7 +30,7 @@ def test_gradcheck_default_mnist_shape(capsys):
 
 
 def test_gradcheck_fails_with_exit_1_on_a_wrong_gradient(capsys, monkeypatch):
-    import backprop.gradcheck as gc
+    import backprop.engine.gradcheck as gc
 
     real = gc.gradient_check
 

@@ -13,7 +13,7 @@ import pytest
 import backprop
 from backprop.cli import main
 from backprop.data import Preprocessor
-from backprop.export import INPUT_NAME, OPSET, OUTPUT_NAME, ExportError, export_onnx, to_onnx
+from backprop.model.export import INPUT_NAME, OPSET, OUTPUT_NAME, ExportError, export_onnx, to_onnx
 
 
 def run_onnx(model_or_path, x: np.ndarray) -> np.ndarray:

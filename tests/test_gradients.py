@@ -74,7 +74,7 @@ def test_a_wrong_gradient_is_caught():
     """The check is not vacuous: a corrupted gradient gives a large error."""
     net = _net([4, 4, 2], seed=0)
     X, Y = _data("softmax", "categorical_crossentropy", 2)
-    from backprop.gradcheck import numerical_gradients, relative_error
+    from backprop.engine.gradcheck import numerical_gradients, relative_error
 
     analytic = net.gradients(X, Y)
     numeric = numerical_gradients(net, X, Y)

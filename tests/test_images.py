@@ -14,9 +14,9 @@ import backprop
 from backprop.cli import main
 from backprop.config import TrainConfig, build_network, trainer_settings
 from backprop.data import Preprocessor, load_dataset
+from backprop.data.images import load_digit, mnist_style
+from backprop.engine.train import Trainer
 from backprop.errors import DataError
-from backprop.images import load_digit, mnist_style
-from backprop.train import Trainer
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 import backprop
 from backprop.data import Preprocessor
 from backprop.errors import ModelFileError
-from backprop.modelfile import METADATA_KEY, load
+from backprop.model.modelfile import METADATA_KEY, load
 
 
 def make_net(dtype="float32"):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from backprop.optim import SGD, Adam, Momentum, Nesterov, Schedule, get_optimizer
+from backprop.engine.optim import SGD, Adam, Momentum, Nesterov, Schedule, get_optimizer
 
 
 def _run(opt, grads_seq, lr):

@@ -7,9 +7,9 @@ import pytest
 
 from backprop.config import TrainConfig, build_network, coerce_fields, trainer_settings
 from backprop.data.augment import make_augment
-from backprop.optim import Schedule
+from backprop.engine.optim import Schedule
+from backprop.engine.train import Trainer
 from backprop.presets import DATASET_OVERRIDES, PRESETS, preset_settings
-from backprop.train import Trainer
 
 NAMES = ["seed", "raschka2015", "raschka2019", "nielsen", "simard2003", "best"]
 

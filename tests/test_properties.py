@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from backprop import Network, fit
-from backprop.activations import ACTIVATIONS, Sigmoid, Softmax
-from backprop.losses import LOSSES
+from backprop.engine.activations import ACTIVATIONS, Sigmoid, Softmax
+from backprop.engine.losses import LOSSES
 
 finite = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 batches = arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(2, 7)), elements=finite)

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from _models import assert_same_model
 
-from backprop.checkpoint import load_checkpoint, save_checkpoint
 from backprop.cli import main
 from backprop.data import load_dataset
+from backprop.model.checkpoint import load_checkpoint, save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_sigterm_also_checkpoints(tmp_path, tiny_npz):
 
 def test_checkpoint_round_trip_keeps_types_exactly(tmp_path):
     import backprop
-    from backprop.train import Trainer
+    from backprop.engine.train import Trainer
 
     net = backprop.Network([4, 3, 2], activation="relu", seed=1)
     trainer = Trainer(net, optimizer="adam", epochs=2, batch_size=2)

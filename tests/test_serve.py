@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw
 
 import backprop
 from backprop.cli import main
-from backprop.images import mnist_style
-from backprop.serve import MAX_BODY, WEB_DIR, _Server, make_server
+from backprop.data.images import mnist_style
+from backprop.serve.server import MAX_BODY, WEB_DIR, _Server, make_server
 
 CANVAS = 280  # the page's canvas side
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from backprop import Network, Perceptron, Trainer, fit
+from backprop.engine.train import Callback
 from backprop.errors import TrainingDiverged
-from backprop.train import Callback
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
 XOR_Y = np.array([0, 1, 1, 0])

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop import Network
-from backprop.optim import SGD
+from backprop.engine.optim import SGD
 
 TOL = 5e-6  # the hand values above are rounded to 6 decimals
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from backprop.config import TrainConfig, build_network, trainer_settings
 from backprop.data.augment import make_augment
-from backprop.train import Callback, Trainer, split
+from backprop.engine.train import Callback, Trainer, split
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sweep import load  # noqa: E402

@@ -22,8 +22,8 @@ import numpy as np
 from backprop.config import TrainConfig, build_network, trainer_settings
 from backprop.data import Preprocessor, load_dataset
 from backprop.data.augment import make_augment
+from backprop.engine.train import Trainer, split
 from backprop.presets import preset_settings
-from backprop.train import Trainer, split
 
 
 def main() -> None:

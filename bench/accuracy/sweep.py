@@ -24,7 +24,7 @@ import numpy as np
 
 from backprop.config import TrainConfig, build_network, trainer_settings
 from backprop.data.augment import make_augment
-from backprop.train import Callback, Trainer, split
+from backprop.engine.train import Callback, Trainer, split
 
 
 def read_idx_gz(path: Path) -> np.ndarray:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from backprop.activations import ACTIVATIONS
-from backprop.gradcheck import gradient_check
-from backprop.losses import LOSSES
-from backprop.network import Network
-from backprop.optim import OPTIMIZERS, Schedule
-from backprop.perceptron import Perceptron
-from backprop.train import Callback, History, Trainer, fit
+from backprop.engine.activations import ACTIVATIONS
+from backprop.engine.gradcheck import gradient_check
+from backprop.engine.losses import LOSSES
+from backprop.engine.network import Network
+from backprop.engine.optim import OPTIMIZERS, Schedule
+from backprop.engine.perceptron import Perceptron
+from backprop.engine.train import Callback, History, Trainer, fit
 
 
 def explain(*args, **kwargs):
@@ -26,7 +26,7 @@ def explain(*args, **kwargs):
 
 def load(path):
     """Load a model file written by ``Network.save`` (never unpickles)."""
-    from backprop.modelfile import load as _load
+    from backprop.model.modelfile import load as _load
 
     return _load(path)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backprop.network import Network
+from backprop.engine.network import Network
 
 
 @dataclass
@@ -116,7 +116,7 @@ def build_network(cfg: TrainConfig, n_in: int, n_out: int) -> Network:
     )
 
 
-#: TrainConfig fields that are keyword arguments of ``backprop.train.Trainer``.
+#: TrainConfig fields that are keyword arguments of ``backprop.engine.train.Trainer``.
 TRAINER_FIELDS = (
     "optimizer", "lr", "epochs", "batch_size", "momentum", "beta1", "beta2", "eps",
     "schedule", "decay", "gamma", "step_size", "lr_min", "warmup", "l1", "l2",

@@ -8,8 +8,8 @@ of the registry and :func:`preset_settings` merges them.
 
 Converting published settings to this engine
 --------------------------------------------
-Our cost is the **mean** over the minibatch (``backprop.losses``), and the
-penalty is ``(l2 / 2) Σ‖W‖²`` per minibatch mean (``backprop.regularization``).
+Our cost is the **mean** over the minibatch (``backprop.engine.losses``), and the
+penalty is ``(l2 / 2) Σ‖W‖²`` per minibatch mean (``backprop.engine.regularization``).
 So:
 
 - a learning rate η applied to a gradient **summed** over a minibatch of B

@@ -238,7 +238,7 @@ def make_report(run_dir: str | os.PathLike, net: Any = None, dataset: Any = None
         page says why).
     """
     from backprop.errors import BackpropError
-    from backprop.modelfile import load
+    from backprop.model.modelfile import load
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():

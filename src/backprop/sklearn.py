@@ -12,7 +12,7 @@
 True
 
 Differences from ``MLPClassifier``: ``solver`` accepts every optimiser of
-``backprop.optim.OPTIMIZERS`` ("adam", "sgd", "momentum", "nesterov", "gd");
+``backprop.engine.optim.OPTIMIZERS`` ("adam", "sgd", "momentum", "nesterov", "gd");
 ``alpha`` is scikit-learn's L2 term (α/2)‖W‖² divided by the batch size,
 i.e. ``l2 = alpha / batch_size``; ``dropout`` and ``dtype`` (default
 float64, unlike ``backprop train``) are extra.
@@ -26,8 +26,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from backprop.network import Network
-from backprop.train import Trainer, split
+from backprop.engine.network import Network
+from backprop.engine.train import Trainer, split
 
 
 class BackpropClassifier(ClassifierMixin, BaseEstimator):

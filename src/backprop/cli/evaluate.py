@@ -78,7 +78,7 @@ def format_metrics(m: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from backprop.modelfile import load
+    from backprop.model.modelfile import load
     from backprop.report import classification_metrics
 
     net = load(args.model)

@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _verify(net, path, preprocessing: bool) -> str:
     import numpy as np
 
-    from backprop.export import INPUT_NAME, ExportError
+    from backprop.model.export import INPUT_NAME, ExportError
 
     try:
         import onnxruntime as ort
@@ -66,8 +66,8 @@ def _verify(net, path, preprocessing: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from backprop.export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
-    from backprop.modelfile import load
+    from backprop.model.export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
+    from backprop.model.modelfile import load
 
     net = load(args.model)
     path = export_onnx(net, args.onnx, include_preprocessing=args.preprocessing)

@@ -52,8 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from backprop.gradcheck import gradient_check
-    from backprop.network import Network
+    from backprop.engine.gradcheck import gradient_check
+    from backprop.engine.network import Network
 
     if args.samples < 1:
         raise ValueError(f"--samples must be at least 1, got {args.samples}")

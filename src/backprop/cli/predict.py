@@ -52,9 +52,9 @@ def _input_size(net, model_path: str) -> int:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from backprop.data.images import load_digit, save_png
     from backprop.errors import DataError
-    from backprop.images import load_digit, save_png
-    from backprop.modelfile import load
+    from backprop.model.modelfile import load
 
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from backprop.config import TrainConfig
+from backprop.engine.train import Callback
 from backprop.fileio import atomic_write_text
-from backprop.train import Callback
 
 #: One line of help per setting (the default is appended from TrainConfig).
 HELP = {
@@ -338,8 +338,8 @@ class RunSaver(Callback):
         self.validating = validating
 
     def on_epoch_end(self, trainer, epoch, record):
-        from backprop.checkpoint import save_checkpoint
-        from backprop.modelfile import save
+        from backprop.model.checkpoint import save_checkpoint
+        from backprop.model.modelfile import save
 
         write_history(self.run_dir, trainer.history)
         if self.validating and trainer.history.best_epoch == epoch + 1:
@@ -361,7 +361,7 @@ class SelfInterrupt(Callback):
 
 
 def write_history(run_dir: Path, history) -> None:
-    from backprop.modelfile import _jsonable
+    from backprop.model.modelfile import _jsonable
 
     text = json.dumps(_jsonable(history.to_dict(), "history"), indent=1)
     atomic_write_text(run_dir / "history.json", text + "\n")
@@ -445,10 +445,10 @@ def _restore_handlers(old: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from backprop.checkpoint import load_checkpoint, save_checkpoint
     from backprop.config import build_network, config_from_file, trainer_settings
-    from backprop.modelfile import load, save
-    from backprop.train import Trainer
+    from backprop.engine.train import Trainer
+    from backprop.model.checkpoint import load_checkpoint, save_checkpoint
+    from backprop.model.modelfile import load, save
 
     if args.resume is not None:
         run_dir = Path(args.resume)

@@ -344,7 +344,7 @@ class Augmenter:
     """Random affine and/or elastic distortion of flattened image batches.
 
     Call it as ``augmenter(X_batch, rng)``: the hook ``augment`` of
-    ``backprop.train.Trainer``.  Each image gets its own parameters, drawn
+    ``backprop.engine.train.Trainer``.  Each image gets its own parameters, drawn
     from ``rng`` in a fixed order, so one seed gives one sequence of batches.
 
     Parameters

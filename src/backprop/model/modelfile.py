@@ -21,7 +21,7 @@ wrong shapes or dtypes, and non-finite weights.  ``save`` writes a temporary
 file in the same folder and renames it over the target (``os.replace``), so a
 crash never leaves half a model file.
 
-``load`` returns a :class:`backprop.network.Network` with three attributes
+``load`` returns a :class:`backprop.engine.network.Network` with three attributes
 attached:
 
 ``preprocessor``
@@ -49,9 +49,9 @@ from typing import Any
 
 import numpy as np
 
+from backprop.engine.network import Network
 from backprop.errors import ModelFileError
 from backprop.fileio import atomic_open
-from backprop.network import Network
 
 FORMAT = "backprop-model"
 VERSION = 1

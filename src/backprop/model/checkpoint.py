@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from backprop.errors import ModelFileError
-from backprop.modelfile import atomic_savez
+from backprop.model.modelfile import atomic_savez
 
 FORMAT = "backprop-checkpoint"
 VERSION = 1
@@ -76,7 +76,7 @@ def save_checkpoint(path: str | os.PathLike, trainer: Any, **meta: Any) -> Path:
     Parameters
     ----------
     path : str or PathLike
-    trainer : backprop.train.Trainer
+    trainer : backprop.engine.train.Trainer
     **meta
         JSON-able extras (e.g. the run's settings), returned by ``load_checkpoint``.
     """

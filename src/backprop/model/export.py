@@ -37,12 +37,12 @@ say which (``preprocessing_included``), and also carry ``class_names``
 (JSON), ``sizes``, ``activations`` and ``input_shape``.
 
 The MNIST-style image steps (invert, crop, resize to 20 px, centre; see
-:mod:`backprop.images`) are *not* in the graph: feed it 28×28 digits that
+:mod:`backprop.data.images`) are *not* in the graph: feed it 28×28 digits that
 already look like MNIST.
 
 ``onnx`` is an optional dependency: ``pip install 'backprop[onnx]'``.
 
->>> from backprop.export import export_onnx
+>>> from backprop.model.export import export_onnx
 >>> export_onnx("runs/mnist/model.npz", "mnist.onnx")         # doctest: +SKIP
 """
 
@@ -257,7 +257,7 @@ def export_onnx(
     pathlib.Path
     """
     if isinstance(model, (str, os.PathLike)):
-        from backprop.modelfile import load
+        from backprop.model.modelfile import load
 
         net = load(model)
         name = Path(model).stem

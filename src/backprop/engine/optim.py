@@ -12,7 +12,7 @@ training loop instead has ``Network.backward(..., scale=s)`` fold it into the
 Momentum goes one step further: ``accumulators`` hands its velocities to
 ``Network.backward(..., accumulate=...)``, whose gradient product then makes
 ΔW_t = αΔW_{t-1} - η∇ itself (the β of BLAS's C ← A·B + βC, see
-``backprop.blas``), and ``step_accumulated`` adds ΔW_t to W.
+``backprop.engine.blas``), and ``step_accumulated`` adds ΔW_t to W.
 
 - ``sgd``: ΔW = -η∇, W ← W + ΔW (the seed's rule; full-batch gradient descent
   is ``sgd`` with the whole training set as one batch, named ``gd``).
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from backprop import blas
+from backprop.engine import blas
 
 
 class Optimizer:

@@ -36,10 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from backprop.activations import Sigmoid
-from backprop.gradcheck import numerical_gradients, relative_error
-from backprop.network import Network
-from backprop.optim import SGD
+from backprop.engine.activations import Sigmoid
+from backprop.engine.gradcheck import numerical_gradients, relative_error
+from backprop.engine.network import Network
+from backprop.engine.optim import SGD
 
 #: Hidden-layer activations ``explain`` accepts.
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
@@ -450,7 +450,7 @@ def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
 # --------------------------------------------------------------------- code refs
 def _display_path(path: str) -> str:
     p = Path(path).resolve()
-    pkg = Path(__file__).resolve().parent
+    pkg = Path(__file__).resolve().parent.parent  # src/backprop
     try:
         rel = p.relative_to(pkg.parent)
     except ValueError:

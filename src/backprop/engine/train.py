@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backprop.engine.network import Network
+from backprop.engine.optim import Optimizer, Schedule, get_optimizer
+from backprop.engine.regularization import apply_max_norm, check_coefficients
 from backprop.errors import TrainingDiverged
-from backprop.network import Network
-from backprop.optim import Optimizer, Schedule, get_optimizer
-from backprop.regularization import apply_max_norm, check_coefficients
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -142,10 +142,10 @@ class Trainer:
     beta1, beta2, eps : float
         Adam's parameters (Kingma & Ba 2015).
     schedule : str or Schedule, default "constant"
-        See ``backprop.optim.Schedule``; ``decay``, ``gamma``, ``step_size``,
+        See ``backprop.engine.optim.Schedule``; ``decay``, ``gamma``, ``step_size``,
         ``lr_min`` and ``warmup`` configure it.
     l1, l2 : float, default 0
-        Regularisation (``backprop.regularization``).
+        Regularisation (``backprop.engine.regularization``).
     max_norm : float, optional
         Cap on the norm of each unit's incoming weights.
     patience : int, optional

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop.network import Network
+from backprop.engine.network import Network
 
 
 def relative_error(g: np.ndarray, n: np.ndarray) -> float:

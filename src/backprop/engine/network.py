@@ -34,12 +34,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from backprop import blas
-from backprop.activations import ACTIVATIONS, Activation, LeakyReLU, get_activation
-from backprop.init import default_init, get_initializer
-from backprop.layers import Dense, dropout_mask
-from backprop.losses import SHORTCUTS, get_loss
-from backprop.regularization import add_gradient, check_coefficients, penalty
+from backprop.engine import blas
+from backprop.engine.activations import ACTIVATIONS, Activation, LeakyReLU, get_activation
+from backprop.engine.init import default_init, get_initializer
+from backprop.engine.layers import Dense, dropout_mask
+from backprop.engine.losses import SHORTCUTS, get_loss
+from backprop.engine.regularization import add_gradient, check_coefficients, penalty
 
 _DEFAULT_LOSS = {
     "softmax": "categorical_crossentropy",
@@ -131,7 +131,7 @@ class Network:
         hidden layer of 800 units and 10 outputs.  At least two entries.
     activation : str or sequence of str, default "sigmoid"
         Hidden-layer activation (one name, or one per hidden layer); see
-        ``backprop.activations.ACTIVATIONS``.
+        ``backprop.engine.activations.ACTIVATIONS``.
     output : str, optional
         Output activation.  Default: "softmax" for more than one output unit,
         "sigmoid" for one.
@@ -418,7 +418,7 @@ class Network:
             Targets of the batch given to the last ``forward`` (one-hot for
             classification).
         l1, l2 : float
-            Regularisation coefficients (see ``backprop.regularization``).
+            Regularisation coefficients (see ``backprop.engine.regularization``).
         scale : float, default 1
             Return s·∇ instead of ∇, at no cost: s joins the 1/N of the mean
             (the training loop passes the optimiser's ``gradient_scale``, -η
@@ -428,7 +428,7 @@ class Network:
             buffer ← β·buffer + s·∇ in place and return the buffers.  The
             momentum optimiser passes its velocities and α, so ΔW_t =
             αΔW_{t-1} - η∇ is done by the gradient's own matrix product
-            (BLAS's C ← A·B + βC, see ``backprop.blas``), multi-threaded,
+            (BLAS's C ← A·B + βC, see ``backprop.engine.blas``), multi-threaded,
             with no pass of its own.
 
         Returns
@@ -515,7 +515,7 @@ class Network:
 
     # ------------------------------------------------------------------ files
     def save(self, path, **metadata) -> None:
-        """Write this network to a model file (see ``backprop.modelfile``)."""
-        from backprop.modelfile import save
+        """Write this network to a model file (see ``backprop.model.modelfile``)."""
+        from backprop.model.modelfile import save
 
         save(self, path, **metadata)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop.activations import Activation, get_activation
+from backprop.engine.activations import Activation, get_activation
 
 
 class Dense:

@@ -22,7 +22,7 @@
       8×8, at most 2048×2048), either polarity -- handy from scripts;
 
     and optionally ``"activations": true``.  The drawing goes through
-    :func:`backprop.images.mnist_style` (invert a light background, crop to
+    :func:`backprop.data.images.mnist_style` (invert a light background, crop to
     the ink, longest side 20 px, centre of mass at the centre of 28×28) and
     the model's own preprocessor, exactly like ``backprop predict``.  The
     answer::
@@ -308,7 +308,7 @@ class ModelService:
 
 
 def _mnist_style(grey: np.ndarray, size: int, box: int) -> np.ndarray:
-    from backprop.images import mnist_style
+    from backprop.data.images import mnist_style
 
     return mnist_style(grey, size=size, box=box, source="drawing")
 
@@ -534,7 +534,7 @@ def make_server(
         The port is in use or the address cannot be bound.
     """
     if isinstance(model, (str, Path)):
-        from backprop.modelfile import load
+        from backprop.model.modelfile import load
 
         net, source = load(model), Path(model).name
     else:

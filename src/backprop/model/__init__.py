@@ -1,0 +1,1 @@
+"""Trained models on disk: model files, checkpoints and ONNX export."""

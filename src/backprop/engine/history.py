@@ -7,6 +7,7 @@ command line's progress bar and run folder are callbacks.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,9 @@ class Callback:
     """Hooks called by ``Trainer.fit``; override the ones you need.
 
     ``on_batch_end`` receives the running mean loss of the epoch so far;
-    ``on_epoch_end`` receives the epoch's history record (a dict).
+    ``on_epoch_end`` receives the epoch's history record (a dict), and may set
+    ``trainer.stop_training = True`` to end the run after that epoch (recorded
+    as ``history.stopped_early``).  Ready ones: ``backprop.callbacks``.
     """
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
@@ -30,6 +33,25 @@ class Callback:
     def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict) -> None: ...
 
     def on_train_end(self, trainer: Trainer) -> None: ...
+
+
+class EpochPrinter(Callback):
+    """One line per epoch on ``stream`` (stdout): ``fit(..., verbose=True)``.
+
+    ``epoch 3/20  loss 0.1123  acc 0.9671  val_loss 0.1301  val_acc 0.9640  lr 0.1  0.02s``
+    """
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict) -> None:
+        parts = [f"epoch {record['epoch']}/{trainer.epochs}"]
+        for key in ("loss", "acc", "val_loss", "val_acc"):
+            if record.get(key) is not None:
+                parts.append(f"{key} {record[key]:.4f}")
+        parts.append(f"lr {record['lr']:.4g}")
+        parts.append(f"{record['seconds']:.2f}s")
+        print("  ".join(parts), file=self.stream or sys.stdout, flush=True)
 
 
 @dataclass

@@ -23,13 +23,15 @@ from typing import Any
 import numpy as np
 
 from backprop.config import SETTINGS, TRAINER_GROUPS, TrainConfig
-from backprop.engine.history import Callback, History
+from backprop.engine.fused import train_step_fused
+from backprop.engine.history import Callback, EpochPrinter, History
 from backprop.engine.network import Network
 from backprop.engine.optim import Optimizer, Schedule, get_optimizer
 from backprop.engine.regularization import apply_max_norm
+from backprop.engine.split import stratified_split
 from backprop.errors import TrainingDiverged
 
-__all__ = ["Callback", "History", "Trainer", "fit", "split", "TRAINER_SETTINGS"]
+__all__ = ["Callback", "EpochPrinter", "History", "Trainer", "fit", "split", "TRAINER_SETTINGS"]
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -165,6 +167,7 @@ class Trainer:
         self.best_params: list[np.ndarray] | None = None
         self.bad_epochs = 0
         self.stop_requested = False
+        self.stop_training = False  # set by a callback (EarlyStopping) to end after this epoch
 
     # ------------------------------------------------------------------ state
     def request_stop(self) -> None:
@@ -244,6 +247,7 @@ class Trainer:
         buffers = (np.empty((bs, X.shape[1]), dtype=X.dtype),
                    np.empty((bs, Y.shape[1]), dtype=Y.dtype))
         self.stop_requested = False
+        self.stop_training = False
         for cb in self.callbacks:
             cb.on_train_begin(self)
         while self.epoch < self.epochs:
@@ -296,16 +300,8 @@ class Trainer:
             correct = _accuracy(a, Yb) * m
         else:
             correct = np.count_nonzero(a.argmax(axis=1) == labels[idx])
-        # s·∇J with s = -η (momentum, sgd), folded into backward's 1/N; momentum
-        # has backward accumulate it into its velocities (Optimizer.accumulators)
-        params = net.params()
-        acc = self.optimizer.accumulators(params)
-        grads = net.backward(Yb, self.l1, self.l2, scale=self.optimizer.gradient_scale(lr),
-                             accumulate=acc)
-        if acc is None:
-            self.optimizer.step_scaled(params, grads, lr)
-        else:
-            self.optimizer.step_accumulated(params, lr)
+        # (10)-(17) and the update, fused (Network.backward + Optimizer.step, faster)
+        train_step_fused(net, self.optimizer, Yb, lr, self.l1, self.l2)
         if self.max_norm is not None:
             for W in net.weights():
                 apply_max_norm(W, self.max_norm)
@@ -345,7 +341,7 @@ class Trainer:
             self.bad_epochs += 1
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, record)
-        if self.patience is not None and self.bad_epochs >= self.patience:
+        if self.stop_training or (self.patience is not None and self.bad_epochs >= self.patience):
             self.history.stopped_early = True
             return True
         return False
@@ -357,13 +353,16 @@ def fit(
     y: np.ndarray,
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     validation_split: float = 0.0,
+    verbose: bool | int = False,
     **settings,
 ) -> History:
     """Train ``net`` on X, y and return its ``History``.
 
     ``validation_split`` holds out that fraction of X, y (stratified for
-    integer labels, drawn with ``net.rng``) as the validation set.  The other
-    keyword arguments are ``Trainer``'s.
+    integer labels, drawn with ``net.rng``) as the validation set.  ``verbose``
+    prints one line per epoch to stdout (``EpochPrinter``).  The other keyword
+    arguments are ``Trainer``'s (``config`` and the settings of
+    ``TRAINER_SETTINGS``); ready callbacks are in ``backprop.callbacks``.
 
     Examples
     --------
@@ -385,6 +384,8 @@ def fit(
             raise ValueError("give validation_data or validation_split, not both")
         X, y, Xv, yv = split(X, y, validation_split, net.rng)
         validation_data = (Xv, yv)
+    if verbose:
+        settings["callbacks"] = [*settings.get("callbacks", ()), EpochPrinter()]
     return Trainer(net, **settings).fit(X, y, validation_data)
 
 
@@ -393,12 +394,10 @@ def split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Hold out ``fraction`` of the samples, stratified by class for integer labels.
 
-    Integer labels go through ``backprop.data.stratified_split``; other
+    Integer labels go through ``backprop.engine.split.stratified_split``; other
     targets (regression, one-hot rows) are held out uniformly at random.
     """
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
-        from backprop.data.preprocess import stratified_split
-
         return stratified_split(X, y, fraction, rng)
     n = len(X)
     val = np.sort(rng.permutation(n)[: int(round(fraction * n))])

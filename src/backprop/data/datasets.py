@@ -268,7 +268,8 @@ def _downloadable(name: str, class_names: list[str]) -> Callable[..., Dataset]:
             if files is None:
                 folder = _download._dataset_dir(name, cache_dir)
                 raise DataError(
-                    f"data set {name!r} is not in the cache folder {folder}; run "
+                    f"data set {name!r} is not in the cache folder {folder}, or a file there "
+                    f"is damaged (`backprop data verify {name}` tells which); run "
                     f"`backprop data fetch {name}`, copy the four files there, pass "
                     "--data-dir, or use --dataset mnist-sample (needs no network)"
                 )

@@ -125,6 +125,13 @@ def read_idx_header(path: str | os.PathLike[str]) -> tuple[np.dtype, tuple[int, 
                         "download or copy it again") from exc
 
 
+def _shape_words(shape: tuple[int, ...]) -> str:
+    """The shape as text, shortened when it has many dimensions."""
+    if len(shape) <= 6:
+        return str(shape)
+    return f"({', '.join(map(str, shape[:3]))}, ... {len(shape)} dimensions)"
+
+
 def _checked_size(path: Path, dtype: np.dtype, shape: tuple[int, ...], gz: bool) -> int:
     """Bytes of data the header declares, after checking them against the limits and the file.
 
@@ -137,7 +144,8 @@ def _checked_size(path: Path, dtype: np.dtype, shape: tuple[int, ...], gz: bool)
     nbytes = count * dtype.itemsize
     if nbytes > limit("BACKPROP_MAX_DATA_BYTES"):
         raise DataError(f"{path}: " + over(
-            "BACKPROP_MAX_DATA_BYTES", f"the IDX header declares shape {shape} of {dtype.name} =",
+            "BACKPROP_MAX_DATA_BYTES",
+            f"the IDX header declares shape {_shape_words(shape)} of {dtype.name} =",
             nbytes))
     on_disk = path.stat().st_size
     if not gz:

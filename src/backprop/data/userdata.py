@@ -169,6 +169,12 @@ def load_csv(path: Path) -> Dataset:
             f"line {line}); save the CSV as UTF-8"
         ) from None
     del raw
+    if "\0" in text:
+        at = text.index("\0")
+        raise DataError(
+            f"{path}: holds a NUL byte (line {text.count(chr(10), 0, at) + 1}); this is not a "
+            "text CSV file"
+        )
     lines = text.splitlines()
     del text
     first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
@@ -179,6 +185,10 @@ def load_csv(path: Path) -> Dataset:
         skip = first
     except ValueError:
         skip = first + 1  # a header row such as label,pixel0,pixel1,...
+    if not any(ln.strip() for ln in lines[skip:]):
+        raise DataError(
+            f"{path}: needs at least one row with a label and one feature after the header"
+        )
     try:
         data = np.loadtxt(lines[skip:], delimiter=",", dtype=np.float64, ndmin=2)
     except ValueError as exc:

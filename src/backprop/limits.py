@@ -66,7 +66,7 @@ def limit(name: str) -> int:
 
 
 def size_words(n: int) -> str:
-    """Bytes in words: ``'1,610,612,736 bytes (1.5 GiB)'``; ``'about 2**2456 bytes'`` when absurd."""
+    """Bytes in words: ``'1,610,612,736 bytes (1.5 GiB)'``, or ``'about 2**95 bytes'``."""
     if n >= 2**80:
         return f"about 2**{n.bit_length() - 1} bytes"
     for unit, factor in (("TiB", 2**40), ("GiB", GiB), ("MiB", MiB), ("KiB", 1024)):

@@ -8,6 +8,8 @@ and their failures are :class:`backprop.errors.DataError`.
 
 from __future__ import annotations
 
+import math
+import re
 import zipfile
 from pathlib import Path
 
@@ -56,6 +58,21 @@ def _fallback(path: Path) -> dict[str, np.ndarray]:
                 if info.file_size > 2**24 and ratio > limit("BACKPROP_MAX_GZIP_RATIO"):
                     raise DataError(f"{path}: member {info.filename!r} has compression ratio "
                                     f"{ratio:,.0f} (a zip bomb?)")
+                if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\.npy", info.filename):
+                    raise DataError(f"{path}: member {info.filename[:80]!r} is not an array name "
+                                    "like X.npy; this is not a data .npz")
+                with zf.open(info) as m:
+                    version = np.lib.format.read_magic(m)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read(m)
+                    if dtype.hasobject:
+                        raise DataError(f"{path}: array {info.filename[:-4]!r} holds Python "
+                                        "objects (a pickle), which backprop never unpickles")
+                    nbytes = math.prod(shape) * dtype.itemsize
+                    if m.tell() + nbytes != info.file_size:
+                        raise DataError(f"{path}: array {info.filename[:-4]!r} claims shape "
+                                        f"{shape} but its member holds {info.file_size:,} bytes")
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except DataError:

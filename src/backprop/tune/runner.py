@@ -206,55 +206,84 @@ class StudyRunner:
         self.stop_reason = reason
         Event(self.stop_name, client=self.client).set()
 
+    def _step(self, more: bool, time_left: float | None) -> None:
+        """Fill the free worker threads with new trials (if ``more``); collect finished ones."""
+        open_slots = dask_cluster.slots(self.client) - len(self.in_flight)
+        if more and open_slots <= 0 and not self.in_flight and not self.waiting_shown:
+            self.progress.event("waiting for Dask workers to connect...", self.counts, time_left)
+            self.waiting_shown = True
+        while more and open_slots > 0 and (self.n_trials is None or self.started < self.n_trials):
+            self._submit()
+            self.started += 1
+            open_slots -= 1
+        done = [f for f in self.in_flight if f.done()]
+        if not done:
+            time.sleep(POLL_SECONDS)
+        for future in done:
+            self._finish(future, time_left)
+        self.progress.tick(self.counts, time_left)
+
     def run(self, n_trials: int | None, seconds: float | None) -> bool:
-        """Run up to ``n_trials`` new trials within ``seconds``; False if Ctrl-C stopped it."""
-        start = time.monotonic()
-        deadline = None if seconds is None else start + seconds
-        started = 0
-        interrupted = False
-        waiting_note_shown = False
-        while True:
-            now = time.monotonic()
-            time_left = None if deadline is None else deadline - now
-            try:
-                open_slots = dask_cluster.slots(self.client) - len(self.in_flight)
-                more = not interrupted and not (time_left is not None and time_left <= 0) and (
-                    n_trials is None or started < n_trials
-                )
-                if more and open_slots <= 0 and not self.in_flight and not waiting_note_shown:
-                    self.progress.event("waiting for Dask workers to connect...", self.counts,
-                                        time_left)
-                    waiting_note_shown = True
-                while more and open_slots > 0 and (n_trials is None or started < n_trials):
-                    self._submit()
-                    started += 1
-                    open_slots -= 1
-                if not more and self.in_flight and time_left is not None and time_left <= 0:
-                    self._signal_stop("stopped at the time limit")
-                if not self.in_flight and not more:
-                    break
-                if not self.in_flight:
-                    time.sleep(0.5)
-                    continue
-                done = [f for f in self.in_flight if f.done()]
-                if not done:
-                    time.sleep(POLL_SECONDS)
-                for future in done:
-                    self._finish(future, time_left)
-                self.progress.tick(self.counts, time_left)
-            except KeyboardInterrupt:
-                if interrupted:  # the second Ctrl-C: stop without waiting
+        """Run up to ``n_trials`` new trials within ``seconds``; False if Ctrl-C stopped it.
+
+        SIGINT and SIGTERM only set a flag that the loop reads, so a result is
+        never half recorded: the first stops new trials and asks the running
+        ones to stop, the second marks the running ones failed at once.
+        """
+        deadline = None if seconds is None else time.monotonic() + seconds
+        self.n_trials, self.started, self.waiting_shown = n_trials, 0, False
+        signals = {"count": 0}
+
+        def handler(signum, frame):
+            signals["count"] += 1
+
+        old = _install(handler)
+        time_left = None
+        try:
+            while True:
+                time_left = None if deadline is None else deadline - time.monotonic()
+                if signals["count"] and self.stop_reason != "interrupted":
+                    self.stop_reason = None  # Ctrl-C overrides the time limit's note
+                    self._signal_stop("interrupted")
+                    self.progress.event(
+                        "Ctrl-C: no new trials; the running ones stop after their current "
+                        "minibatch (Ctrl-C again to stop at once)", self.counts, time_left,
+                    )
+                if signals["count"] >= 2:
                     for future in list(self.in_flight):
                         self._finish(future, time_left, note="interrupted")
                     break
-                interrupted = True
-                self._signal_stop("interrupted")
-                self.progress.event(
-                    "Ctrl-C: no new trials; the running ones stop after their current minibatch "
-                    "(Ctrl-C again to stop at once)", self.counts, time_left,
-                )
-        self.progress.close()
-        return not interrupted
+                out_of_time = time_left is not None and time_left <= 0
+                more = not signals["count"] and not out_of_time and (
+                    n_trials is None or self.started < n_trials)
+                if out_of_time and self.in_flight:
+                    self._signal_stop("stopped at the time limit")
+                if not more and not self.in_flight:
+                    break
+                self._step(more, time_left)
+        finally:
+            _restore(old)
+            self.progress.close()
+        return not signals["count"]
+
+
+def _install(handler) -> dict:
+    """Route SIGINT and SIGTERM to ``handler`` (main thread only); return the old handlers."""
+    import signal
+    import threading
+
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, handler)
+    return old
+
+
+def _restore(old: dict) -> None:
+    import signal
+
+    for sig, h in old.items():
+        signal.signal(sig, h)
 
 
 def _reason(exc: BaseException) -> str:

@@ -8,26 +8,16 @@ data set, or a TOML file (``--space``).
 from __future__ import annotations
 
 import argparse
-import re
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(text: str) -> float:
-    """Seconds of ``90``, ``90s``, ``10m``, ``1h30m`` or ``2h``."""
-    value = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        seconds = float(value)
-    else:
-        parts = re.findall(r"(\d+(?:\.\d+)?)([smhd])", value)
-        if not parts or "".join(n + u for n, u in parts) != value:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not a duration; write e.g. 600, 90s, 10m or 1h30m"
-            )
-        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    if not 0 < seconds <= 366 * 86400:
-        raise argparse.ArgumentTypeError(f"duration {text!r} must be above 0 and at most a year")
-    return seconds
+    """Seconds of ``90``, ``90s``, ``10m`` or ``1h30m`` (``backprop.timebudget``'s reader)."""
+    from backprop.timebudget import parse_duration as _parse
+
+    try:
+        return _parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(text: str) -> int:

@@ -37,4 +37,5 @@ for f in range(5):
         clf = MLPClassifier(random_state=seed).fit(X[tr] / m, y[tr])
     correct += int(np.sum(clf.predict(X[ho] / m) == y[ho]))
 print(json.dumps({"name": f"sklearn-MLPClassifier-seed{seed}", "data": data,
-                  "accuracy": round(correct / len(y), 4), "seconds": round(time.time() - start, 1)}))
+                  "accuracy": round(correct / len(y), 4),
+                  "seconds": round(time.time() - start, 1)}))

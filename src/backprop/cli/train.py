@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         return print_config(cfg, preset or "none")
     mode = "quiet" if args.quiet else ("bar" if sys.stdout.isatty() else "lines")
     ds, notes = None, []
-    if run_dir is None:  # a new run: fit the recipe's length, distortions and validation to the data
+    if run_dir is None:  # a new run: fit length, distortions and validation to the data
         ds = load_data(cfg, args.cache_dir, progress=mode != "quiet")
         cfg, notes = adapt(cfg, ds, _given(args))
     data = prepare(cfg, args.cache_dir, mode != "quiet", model, ds)

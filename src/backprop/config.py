@@ -151,10 +151,10 @@ class TrainConfig:
     flip: bool = setting(
         False, "mirror left-right with probability 1/2 (clothes, not digits)", "augmentation")
     # run
-    updates: int | None = setting(
-        None, "training length as a budget of minibatch updates: epochs = updates / "
-        "minibatches per epoch (20 to 2,000), unless --epochs is given", "run",
-        low=1, high=10**9, none="none: --epochs decides")
+    updates: int = setting(
+        0, "training length as a budget of minibatch updates: epochs = updates / "
+        "minibatches per epoch (20 to 2,000), unless --epochs is given (0: --epochs decides)",
+        "run", low=0, high=10**9)
     time: str | None = setting(
         None, "wall-time budget for the whole run, e.g. 90s, 10m, 1h: the epochs are fitted "
         "to it so the learning-rate schedule ends on time (instead of --epochs)", "run",

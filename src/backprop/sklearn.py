@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from backprop.engine.network import Network
 from backprop.engine.train import Trainer, split
+from backprop.model.model import Model
 
 
 class BackpropClassifier(ClassifierMixin, BaseEstimator):
@@ -64,6 +65,8 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
     network_ : backprop.Network
+    model_ : backprop.Model
+        The network with the class names; ``model_.save(path)`` writes a model file.
     loss_curve_ : list of float
     validation_scores_ : list of float or None
     n_iter_ : int
@@ -154,6 +157,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             patience=self.n_iter_no_change if self.early_stopping else None,
         )
         history = trainer.fit(X, y_idx, validation_data=validation)
+        self.model_ = Model(self.network_, class_names=[str(c) for c in self.classes_])
         self.loss_curve_ = history["loss"]
         self.validation_scores_ = history["val_acc"] if self.early_stopping else None
         self.n_iter_ = len(history)
@@ -162,12 +166,9 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        check_is_fitted(self, "network_")
+        check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        a = self.network_.predict_proba(X).astype(np.float64)
-        if a.shape[1] == 1:
-            a = np.hstack([1.0 - a, a])
-        return a
+        return self.model_.predict_proba(X)
 
     def predict(self, X):
         """Predicted class labels, shape (n_samples,)."""

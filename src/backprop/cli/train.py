@@ -448,6 +448,7 @@ def run(args: argparse.Namespace) -> int:
     from backprop.config import build_network, config_from_file, trainer_settings
     from backprop.engine.train import Trainer
     from backprop.model.checkpoint import load_checkpoint, save_checkpoint
+    from backprop.model.model import image_steps_for
     from backprop.model.modelfile import load, save
 
     if args.resume is not None:
@@ -497,6 +498,7 @@ def run(args: argparse.Namespace) -> int:
         "train_config": cfg,
         "dataset": ds.name,
         "image_shape": list(ds.image_shape) if ds.image_shape else None,
+        "image": image_steps_for(ds),
     }
     progress = Progress(mode, cfg.epochs)
     callbacks: list[Callback] = [progress, RunSaver(run_dir, model_meta, val is not None)]
@@ -564,13 +566,13 @@ def run(args: argparse.Namespace) -> int:
         test_line = f"test accuracy {acc:.2%} ({correct}/{len(ds.y_test)})"
     save(net, run_dir / MODEL, **model_meta, **summary)
     (run_dir / CHECKPOINT).unlink(missing_ok=True)
-    net = load(run_dir / MODEL)  # the model as saved, with its preprocessor and names
+    model = load(run_dir / MODEL)  # the model as saved, with its preprocessor and names
 
     if not args.no_report:
         from backprop.report import make_report
 
         try:
-            make_report(run_dir, net=net, dataset=ds)
+            make_report(run_dir, model=model, dataset=ds)
         except Exception as exc:  # the model is saved; a plotting problem must not lose it
             if getattr(args, "debug", False):
                 raise

@@ -41,6 +41,7 @@ import numpy as np
 
 from backprop.data import download as _download
 from backprop.data.idx import check_pair, read_idx
+from backprop.data.images import IMAGE_SUFFIXES, read_grey
 from backprop.errors import DataError
 
 __all__ = ["DATASETS", "Dataset", "load_dataset", "load_idx_folder", "SAMPLE_DIR"]
@@ -56,7 +57,7 @@ FASHION_NAMES = [
 #: KMNIST classes, romanised (the hiragana お き す つ な は ま や れ を).
 KMNIST_NAMES = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]
 
-_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".tif", ".tiff"}
+_IMAGE_SUFFIXES = IMAGE_SUFFIXES  # the one list, beside the one decoder (data/images.py)
 
 
 @dataclass
@@ -432,8 +433,6 @@ def _class_dirs(root: Path) -> list[Path]:
 def _read_image_classes(
     root: Path, class_names: list[str] | None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    from PIL import Image, UnidentifiedImageError
-
     dirs = _class_dirs(root)
     names = class_names or [d.name for d in dirs]
     if class_names is not None:
@@ -449,19 +448,15 @@ def _read_image_classes(
         for f in sorted(d.iterdir()):
             if f.suffix.lower() not in _IMAGE_SUFFIXES or not f.is_file():
                 continue
-            try:
-                with Image.open(f) as im:
-                    grey = im.convert("L")
-            except (UnidentifiedImageError, OSError) as exc:
-                raise DataError(f"{f}: not a readable image ({exc})") from exc
+            grey = read_grey(f)  # the one decoder: raster formats only, pixel limit
             if size is None:
-                size, first = grey.size, f
-            elif grey.size != size:
+                size, first = grey.shape, f
+            elif grey.shape != size:
                 raise DataError(
-                    f"{f}: image is {grey.size[0]}x{grey.size[1]} but {first} is "
-                    f"{size[0]}x{size[1]}; all images must have the same size, resize them"
+                    f"{f}: image is {grey.shape[1]}x{grey.shape[0]} but {first} is "
+                    f"{size[1]}x{size[0]}; all images must have the same size, resize them"
                 )
-            images.append(np.asarray(grey, dtype=np.uint8))
+            images.append(np.round(grey * 255.0).astype(np.uint8))
             labels.append(label)
     if not images:
         raise DataError(

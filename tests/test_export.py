@@ -122,5 +122,5 @@ def test_cli_errors_are_one_sentence(mnist_model, tmp_path, capsys):
 def test_missing_onnx_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     net = backprop.Network([3, 2], seed=0)
-    with pytest.raises(ExportError, match=r"pip install 'backprop\[onnx\]'"):
+    with pytest.raises(ExportError, match=r"pip install 'backprop-mlp\[onnx\]'"):
         to_onnx(net)

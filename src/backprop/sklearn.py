@@ -16,7 +16,7 @@ Differences from ``MLPClassifier``: ``solver`` accepts every optimiser of
 ``alpha`` is scikit-learn's L2 term (α/2)‖W‖² divided by the batch size,
 i.e. ``l2 = alpha / batch_size``; ``dropout`` and ``dtype`` (default
 float64, unlike ``backprop train``) are extra.
-Requires scikit-learn (``pip install backprop[sklearn]``).
+Requires scikit-learn (``pip install 'backprop-mlp[sklearn]'``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import argparse
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
-        help="export a model to ONNX (needs: pip install 'backprop[onnx]') or safetensors",
+        help="export a model to ONNX (needs: pip install 'backprop-mlp[onnx]') or safetensors",
         description=(
             "Write MODEL as an ONNX graph (opset 13): one Gemm and one activation node per "
             "layer. Input 'input' is float32 [N, n_in], output 'probabilities' float32 "

@@ -246,7 +246,7 @@ def _load_digits(**_: Any) -> Dataset:
     except ImportError as exc:
         raise DataError(
             "the 'digits' data set comes from scikit-learn, which is not installed; "
-            "run `pip install scikit-learn` (or pip install 'backprop[sklearn]')"
+            "run `pip install scikit-learn` (or pip install 'backprop-mlp[sklearn]')"
         ) from exc
     from backprop.data.preprocess import stratified_split
 

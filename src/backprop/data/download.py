@@ -93,13 +93,9 @@ _CHUNK = 1 << 16
 
 
 def _user_agent() -> str:
-    try:
-        from importlib.metadata import version
+    from backprop import __version__
 
-        v = version("backprop")
-    except Exception:  # pragma: no cover - not installed
-        v = "0"
-    return f"backprop/{v} (Python urllib; MNIST downloader)"
+    return f"backprop/{__version__} (Python urllib; MNIST downloader)"
 
 
 def cache_dir() -> Path:

@@ -12,15 +12,18 @@ comes from ``net.rng``, so one seed gives the same run bit for bit.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from backprop.engine.fused import train_step_fused
 from backprop.engine.network import Network
 from backprop.engine.optim import Optimizer, Schedule, get_optimizer
 from backprop.engine.regularization import apply_max_norm, check_coefficients
+from backprop.engine.split import stratified_split
 from backprop.errors import TrainingDiverged
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -30,7 +33,9 @@ class Callback:
     """Hooks called by ``Trainer.fit``; override the ones you need.
 
     ``on_batch_end`` receives the running mean loss of the epoch so far;
-    ``on_epoch_end`` receives the epoch's history record (a dict).
+    ``on_epoch_end`` receives the epoch's history record (a dict), and may set
+    ``trainer.stop_training = True`` to end the run after that epoch (recorded
+    as ``history.stopped_early``).  Ready ones: ``backprop.callbacks``.
     """
 
     def on_train_begin(self, trainer: Trainer) -> None: ...
@@ -42,6 +47,25 @@ class Callback:
     def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict) -> None: ...
 
     def on_train_end(self, trainer: Trainer) -> None: ...
+
+
+class EpochPrinter(Callback):
+    """One line per epoch on ``stream`` (stdout): ``fit(..., verbose=True)``.
+
+    ``epoch 3/20  loss 0.1123  acc 0.9671  val_loss 0.1301  val_acc 0.9640  lr 0.1  0.02s``
+    """
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict) -> None:
+        parts = [f"epoch {record['epoch']}/{trainer.epochs}"]
+        for key in ("loss", "acc", "val_loss", "val_acc"):
+            if record.get(key) is not None:
+                parts.append(f"{key} {record[key]:.4f}")
+        parts.append(f"lr {record['lr']:.4g}")
+        parts.append(f"{record['seconds']:.2f}s")
+        print("  ".join(parts), file=self.stream or sys.stdout, flush=True)
 
 
 @dataclass
@@ -235,6 +259,7 @@ class Trainer:
         self.best_params: list[np.ndarray] | None = None
         self.bad_epochs = 0
         self.stop_requested = False
+        self.stop_training = False  # set by a callback (EarlyStopping) to end after this epoch
 
     # ------------------------------------------------------------------ state
     def request_stop(self) -> None:
@@ -303,13 +328,13 @@ class Trainer:
         n = len(X)
         bs = n if self.optimizer_name == "gd" else min(self.batch_size, n)
         n_batches = math.ceil(n / bs)
-        params = net.params()
         # Class of every row (argmax of its target), for the running accuracy
         labels = Y.argmax(axis=1) if Y.shape[1] > 1 else None
         # Minibatches are gathered into these two arrays, reused every step
         X_buf = np.empty((bs, X.shape[1]), dtype=X.dtype)
         Y_buf = np.empty((bs, Y.shape[1]), dtype=Y.dtype)
         self.stop_requested = False
+        self.stop_training = False
         for cb in self.callbacks:
             cb.on_train_begin(self)
         while self.epoch < self.epochs:
@@ -322,7 +347,6 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self, epoch)
             start_time = time.perf_counter()
-            scale = self.optimizer.gradient_scale(lr)
             while self.batch < n_batches:
                 idx = self.perm[self.batch * bs : (self.batch + 1) * bs]
                 m = len(idx)
@@ -343,14 +367,8 @@ class Trainer:
                     correct = _accuracy(a, Yb) * m
                 else:
                     correct = np.count_nonzero(a.argmax(axis=1) == labels[idx])
-                # s·∇J with s = -η (momentum, sgd), folded into backward's 1/N; momentum
-                # has backward accumulate it into its velocities (Optimizer.accumulators)
-                acc = self.optimizer.accumulators(params)
-                grads = net.backward(Yb, self.l1, self.l2, scale=scale, accumulate=acc)
-                if acc is None:
-                    self.optimizer.step_scaled(params, grads, lr)
-                else:
-                    self.optimizer.step_accumulated(params, lr)
+                # (10)-(17) and the update, fused (Network.backward + Optimizer.step, faster)
+                train_step_fused(net, self.optimizer, Yb, lr, self.l1, self.l2)
                 if self.max_norm is not None:
                     for W in net.weights():
                         apply_max_norm(W, self.max_norm)
@@ -391,7 +409,9 @@ class Trainer:
                 self.bad_epochs += 1
             for cb in self.callbacks:
                 cb.on_epoch_end(self, epoch, record)
-            if self.patience is not None and self.bad_epochs >= self.patience:
+            if self.stop_training or (
+                self.patience is not None and self.bad_epochs >= self.patience
+            ):
                 self.history.stopped_early = True
                 break
             if self.stop_requested and self.epoch < self.epochs:
@@ -411,13 +431,15 @@ def fit(
     y: np.ndarray,
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     validation_split: float = 0.0,
+    verbose: bool | int = False,
     **settings,
 ) -> History:
     """Train ``net`` on X, y and return its ``History``.
 
     ``validation_split`` holds out that fraction of X, y (stratified for
-    integer labels, drawn with ``net.rng``) as the validation set.  The other
-    keyword arguments are ``Trainer``'s.
+    integer labels, drawn with ``net.rng``) as the validation set.  ``verbose``
+    prints one line per epoch to stdout (``EpochPrinter``).  The other keyword
+    arguments are ``Trainer``'s; ready callbacks are in ``backprop.callbacks``.
 
     Examples
     --------
@@ -439,6 +461,8 @@ def fit(
             raise ValueError("give validation_data or validation_split, not both")
         X, y, Xv, yv = split(X, y, validation_split, net.rng)
         validation_data = (Xv, yv)
+    if verbose:
+        settings["callbacks"] = [*settings.get("callbacks", ()), EpochPrinter()]
     return Trainer(net, **settings).fit(X, y, validation_data)
 
 
@@ -447,12 +471,10 @@ def split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Hold out ``fraction`` of the samples, stratified by class for integer labels.
 
-    Integer labels go through ``backprop.data.stratified_split``; other
+    Integer labels go through ``backprop.engine.split.stratified_split``; other
     targets (regression, one-hot rows) are held out uniformly at random.
     """
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
-        from backprop.data.preprocess import stratified_split
-
         return stratified_split(X, y, fraction, rng)
     n = len(X)
     val = np.sort(rng.permutation(n)[: int(round(fraction * n))])

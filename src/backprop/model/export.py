@@ -40,7 +40,7 @@ The MNIST-style image steps (invert, crop, resize to 20 px, centre; see
 :mod:`backprop.data.images`) are *not* in the graph: feed it 28×28 digits that
 already look like MNIST.
 
-``onnx`` is an optional dependency: ``pip install 'backprop[onnx]'``.
+``onnx`` is an optional dependency: ``pip install 'backprop-mlp[onnx]'``.
 
 >>> from backprop.model.export import export_onnx
 >>> export_onnx("runs/mnist/model.npz", "mnist.onnx")         # doctest: +SKIP
@@ -89,7 +89,7 @@ def _import_onnx() -> Any:
     except ImportError:
         raise ExportError(
             "ONNX export needs the 'onnx' package, which is not installed; install it with "
-            "pip install 'backprop[onnx]'  (or: pip install onnx)"
+            "pip install 'backprop-mlp[onnx]'  (or: pip install onnx)"
         ) from None
     return onnx
 

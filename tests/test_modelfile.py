@@ -286,3 +286,54 @@ def test_file_has_only_arrays_and_json(saved):
             assert name.endswith(".npy")
             arr = np.lib.format.read_array(io.BytesIO(zf.read(name)), allow_pickle=False)
             assert arr.dtype != object, header
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_files_written_respect_the_umask(tmp_path, umask):
+    """model.npz, a safetensors export and an ONNX export get 0o666 & ~umask, like open()."""
+    import os
+    import stat
+
+    from backprop.model import safetensors
+    from backprop.model.export import export_onnx
+    from backprop.model.model import Model
+
+    model = Model(make_net())
+    old = os.umask(umask)
+    try:
+        written = [model.save(tmp_path / "m.npz"),
+                   safetensors.save(model, tmp_path / "m.safetensors"),
+                   export_onnx(model, tmp_path / "m.onnx")]
+        with open(tmp_path / "plain", "w"):
+            pass
+    finally:
+        os.umask(old)
+    expected = stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+    assert expected == 0o666 & ~umask
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
+def test_safetensors_round_trip_and_layout(saved, tmp_path):
+    """The file follows the safetensors layout: u64 header length, JSON, row-major tensors."""
+    import struct
+
+    from backprop.model import safetensors
+
+    net, pre, path = saved
+    model = load(path)
+    out = safetensors.save(model, tmp_path / "m.safetensors")
+    raw = out.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8: 8 + n])
+    assert n % 8 == 0 and set(header) == {"__metadata__", "W1", "b1", "W2", "b2"}
+    for name, a in zip(net.param_names(), net.params()):
+        spec = header[name]
+        lo, hi = spec["data_offsets"]
+        assert spec["dtype"] == "F32" and spec["shape"] == list(a.shape)
+        got = np.frombuffer(raw[8 + n + lo: 8 + n + hi], dtype="<f4").reshape(a.shape)
+        assert np.array_equal(got, a)
+    again = load(out)
+    X = np.random.default_rng(2).random((5, 2, 3))
+    assert np.array_equal(again.predict_proba(X), model.predict_proba(X))
+    assert again.class_names == ["a", "b", "c"]

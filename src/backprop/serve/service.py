@@ -101,6 +101,13 @@ def decode_pixels(pixels: Any) -> np.ndarray:
     return np.asarray(pixels, dtype=np.float32) / 255.0
 
 
+def _keys(keys: Any) -> str:
+    """At most 5 keys, each cut to 30 characters, for a message."""
+    names = sorted(keys)
+    shown = [k if len(k) <= 30 else k[:30] + "..." for k in names[:5]]
+    return str(shown) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
 class ModelService:
     """The model behind the API: info, predictions and sample digits.
 
@@ -165,12 +172,12 @@ class ModelService:
         if len(keys) != 1:
             raise RequestError(
                 'send exactly one of "image" (a PNG data URL) or "pixels" (a 2-D list of grey '
-                f"levels 0-255); got keys {sorted(payload)[:10]}"
+                f"levels 0-255); got keys {_keys(payload)}"
             )
         unknown = sorted(set(payload) - {"image", "pixels", "activations"})
         if unknown:
             raise RequestError(
-                f"unknown key(s) {unknown[:10]}; allowed: image, pixels, activations"
+                f"unknown key(s) {_keys(unknown)}; allowed: image, pixels, activations"
             )
         want = payload.get("activations", False)
         if not isinstance(want, bool):

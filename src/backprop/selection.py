@@ -126,7 +126,7 @@ def _config(settings):
 
 def _train_fold(cfg, X_tr, y_tr, X_ho, n_classes: int, image_shape):
     """Train one network on (X_tr, y_tr) and return (held-out probabilities, seconds, epochs)."""
-    from backprop.config import build_network, trainer_settings
+    from backprop.config import build_network
     from backprop.data.augment import make_augment
     from backprop.data.preprocess import Preprocessor, stratified_split
     from backprop.engine.train import Trainer
@@ -141,7 +141,7 @@ def _train_fold(cfg, X_tr, y_tr, X_ho, n_classes: int, image_shape):
     if val is not None:
         val = (pre.transform(val[0]), val[1])
     net = build_network(cfg, Xt.shape[1], n_classes)
-    trainer = Trainer(net, **trainer_settings(cfg), augment=make_augment(cfg, image_shape))
+    trainer = Trainer(net, cfg, augment=make_augment(cfg, image_shape))
     start = time.perf_counter()
     history = trainer.fit(Xt, y_tr, val)
     seconds = time.perf_counter() - start

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from backprop.errors import DataError
+from backprop.limits import LIMITS, limit
 
 __all__ = [
     "FORMATS", "IMAGE_SUFFIXES", "MAX_PIXELS", "ImageSteps", "load_digit", "mnist_style",
@@ -56,25 +57,16 @@ FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
 #: File name endings of those formats (image folders skip other files).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm",
                   ".ppm", ".pbm", ".pnm")
-#: Largest image decoded, in pixels (width × height), checked before decoding.  Raise it
-#: with the environment variable ``BACKPROP_MAX_IMAGE_PIXELS`` (see docs/model-files.md).
-MAX_PIXELS = 25_000_000
+#: Largest image decoded by default, in pixels (width × height), checked before decoding.
+#: Raise it with the environment variable ``BACKPROP_MAX_IMAGE_PIXELS`` (docs/limits.md).
+MAX_PIXELS = LIMITS["BACKPROP_MAX_IMAGE_PIXELS"][0]
 _FORMAT_WORDS = "PNG, JPEG, BMP, GIF, TIFF, WebP or PGM/PPM"
 _BOMB_SIZE = re.compile(r"\((\d+) pixels\)")
 
 
 def max_pixels() -> int:
-    """:data:`MAX_PIXELS`, or ``BACKPROP_MAX_IMAGE_PIXELS`` when that is set to an integer."""
-    text = os.environ.get("BACKPROP_MAX_IMAGE_PIXELS")
-    if text is None:
-        return MAX_PIXELS
-    try:
-        return max(1, int(text))
-    except ValueError:
-        raise DataError(
-            f"BACKPROP_MAX_IMAGE_PIXELS={text!r} is not an integer; unset it or give a pixel "
-            "count such as 50000000"
-        ) from None
+    """The pixel limit: ``BACKPROP_MAX_IMAGE_PIXELS`` when set, else :data:`MAX_PIXELS`."""
+    return limit("BACKPROP_MAX_IMAGE_PIXELS")
 
 
 def _to_grey(im: Any) -> np.ndarray:

@@ -51,22 +51,14 @@ class Limits:
     ratio: float = 50.0
 
 
-def _env_int(name: str, default: int) -> int:
-    text = os.environ.get(name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ModelFileError(f"{name}={text!r} is not an integer number of bytes") from None
-    return max(1, value)
-
-
 def limits() -> Limits:
-    """The default :class:`Limits`, with the environment's overrides applied."""
-    total = _env_int("BACKPROP_MAX_MODEL_BYTES", Limits.total_bytes)
+    """The default :class:`Limits`, with ``BACKPROP_MAX_MODEL_BYTES`` and
+    ``BACKPROP_MAX_METADATA_BYTES`` applied (see :mod:`backprop.limits`)."""
+    from backprop.limits import limit
+
+    total = limit("BACKPROP_MAX_MODEL_BYTES")
     return Limits(array_bytes=total, total_bytes=total,
-                  metadata_bytes=_env_int("BACKPROP_MAX_METADATA_BYTES", Limits.metadata_bytes))
+                  metadata_bytes=limit("BACKPROP_MAX_METADATA_BYTES"))
 
 
 def _size(n: int) -> str:

@@ -133,6 +133,34 @@ def _preprocessing_nodes(pre: Any, n_in: int, helper: Any, numpy_helper: Any):
     raise ExportError(f"preprocessing scale {pre.scale!r} has no ONNX form")
 
 
+def _layer_nodes(net: Any, x: str, nodes: list, inits: list, helper: Any,
+                 numpy_helper: Any) -> str:
+    """Append each layer's Gemm and activation node (and W, b) from input ``x``; the output."""
+    last = len(net.layers) - 1
+    for i, layer in enumerate(net.layers):
+        act = layer.activation.name
+        if act not in _OPS:
+            raise ExportError(
+                f"layer {i + 1} uses activation {act!r}, which has no ONNX operator here; "
+                f"exportable activations: {', '.join(_OPS)}"
+            )
+        n = i + 1
+        w, b = f"W{n}", f"b{n}"
+        inits.append(numpy_helper.from_array(np.asarray(layer.W, dtype=np.float32), w))
+        inits.append(numpy_helper.from_array(np.asarray(layer.b, dtype=np.float32), b))
+        z = f"z{n}"
+        nodes.append(helper.make_node("Gemm", [x, w, b], [z], name=f"dense{n}", transB=1))
+        out = OUTPUT_NAME if i == last else f"a{n}"
+        attrs: dict[str, Any] = {}
+        if act == "leaky_relu":
+            attrs["alpha"] = float(net.leaky_slope)
+        elif act == "softmax":
+            attrs["axis"] = 1
+        nodes.append(helper.make_node(_OPS[act], [z], [out], name=f"{act}{n}", **attrs))
+        x = out
+    return x
+
+
 def to_onnx(
     model: Any,
     include_preprocessing: bool = True,
@@ -173,28 +201,7 @@ def to_onnx(
     included = bool(nodes)
     if not include_preprocessing:
         pre_desc = "not included: scale inputs with the model's preprocessor first"
-    last = len(net.layers) - 1
-    for i, layer in enumerate(net.layers):
-        act = layer.activation.name
-        if act not in _OPS:
-            raise ExportError(
-                f"layer {i + 1} uses activation {act!r}, which has no ONNX operator here; "
-                f"exportable activations: {', '.join(_OPS)}"
-            )
-        n = i + 1
-        w, b = f"W{n}", f"b{n}"
-        inits.append(numpy_helper.from_array(np.asarray(layer.W, dtype=np.float32), w))
-        inits.append(numpy_helper.from_array(np.asarray(layer.b, dtype=np.float32), b))
-        z = f"z{n}"
-        nodes.append(helper.make_node("Gemm", [x, w, b], [z], name=f"dense{n}", transB=1))
-        out = OUTPUT_NAME if i == last else f"a{n}"
-        attrs: dict[str, Any] = {}
-        if act == "leaky_relu":
-            attrs["alpha"] = float(net.leaky_slope)
-        elif act == "softmax":
-            attrs["axis"] = 1
-        nodes.append(helper.make_node(_OPS[act], [z], [out], name=f"{act}{n}", **attrs))
-        x = out
+    x = _layer_nodes(net, x, nodes, inits, helper, numpy_helper)
     graph = helper.make_graph(
         nodes,
         model_name,
@@ -221,14 +228,13 @@ def to_onnx(
         opset_imports=[helper.make_opsetid("", OPSET)],
     )
     proto.ir_version = IR_VERSION
-    class_names = model.class_names
     props = {
         "sizes": json.dumps(sizes),
         "activations": json.dumps(net.activations),
         "preprocessing_included": "true" if included else "false",
         "preprocessing": pre_desc,
         "input_shape": json.dumps(input_shape),
-        "class_names": json.dumps(class_names),
+        "class_names": json.dumps(model.class_names),
     }
     if model.dataset:
         props["dataset"] = str(model.dataset)

@@ -66,7 +66,7 @@ class Sigmoid(Activation):
     def backward(
         self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray, out: np.ndarray | None = None
     ) -> np.ndarray:
-        d = np.multiply(grad_a, a, out=out)  # ∂J/∂a ⊙ a(1 - a), with one temporary
+        d = np.multiply(grad_a, a, out=out)  # (12): ∂J/∂a ⊙ a(1 - a), with one temporary
         d *= 1.0 - a
         return d
 

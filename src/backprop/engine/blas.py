@@ -11,11 +11,12 @@ and ``axpby`` (y ← a·x + b·y) makes Adam's moving averages one pass each.
 NumPy's wheels ship OpenBLAS as ``scipy-openblas`` with 64-bit integers and
 the symbol names ``scipy_cblas_sgemm64_`` etc.; this module opens that very
 library, which NumPy has already loaded (so the calls share NumPy's thread
-pool), and binds the routines with :mod:`ctypes`.  Where the
-library or its symbols are not there (another BLAS, another platform), or
-``BACKPROP_BLAS=0`` is set in the environment, :data:`AVAILABLE` is False and
-every caller keeps its plain NumPy path: the engine still needs NumPy only.
-Each path is deterministic.  For the momentum product as ``Network.backward``
+pool), and binds the routines with :mod:`ctypes` (standard library).  So the
+engine needs NumPy and the standard library; with NumPy's own OpenBLAS it is
+faster.  Where that library or its symbols are not there (another BLAS, another
+platform), or ``BACKPROP_BLAS=0`` is set in the environment, :data:`AVAILABLE`
+is False and every caller (``backprop.engine.fused``) keeps its plain NumPy path.
+Each path is deterministic.  For the momentum product as ``fused.backward_fused``
 calls it (β·C + A·B, A·B summed over at most 256 samples, C large) OpenBLAS
 gives the NumPy path's result bit for bit (measured); ``axpby`` and a scaled
 ``alpha`` round differently from NumPy's separate passes, within rounding.

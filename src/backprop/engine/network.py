@@ -1,7 +1,8 @@
 """The network: a stack of dense layers, its forward pass and its backward pass.
 
-The backward pass is the seed's equations (10)-(17) for L layers (see
-docs/math.md for the derivation; the numbers in the comments are the seed's):
+``Network.backward`` is the reference backward pass: the seed's equations
+(10)-(17) for any depth, one line each, tagged with its number (docs/math.md
+gives the notation and the derivation):
 
     δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y                          (10)  shortcut pairs only
     δ⁽ᴸ⁾ = ∂J/∂a⁽ᴸ⁾ ⊙ f'(z⁽ᴸ⁾)                (11)  any other output/loss pair
@@ -13,6 +14,11 @@ products read ``delta @ W`` for W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ and ``delta.T @ a`` 
 over the batch.  δ is per sample, exactly as in the seed; the cost is the
 batch mean, so each gradient δaᵀ summed over the batch is divided by N.
 
+The training loop runs the same equations through ``backprop.engine.fused``
+(``backward_fused``, ``train_step_fused``): buffers reused per batch size, the
+optimiser's factor folded into 1/N and momentum's update done by the gradient's
+own BLAS product.  ``tests/test_fused.py`` proves the two agree.
+
 After ``forward`` the attribute ``cache`` holds, per layer, the input
 ``inputs[l]`` (a⁽ˡ⁾ after dropout), ``z[l]``, the activation ``a[l]`` (before
 dropout) and the dropout ``masks[l]`` (or None); ``backward`` adds the deltas
@@ -20,12 +26,9 @@ dropout) and the dropout ``masks[l]`` (or None); ``backward`` adds the deltas
 these arrays.
 
 Buffers: ``forward(X, train, reuse=True)`` (the training loop's call) writes z,
-a, the dropout masks, the deltas and the gradients into arrays allocated once
-per batch size and reused every step (``_Buffers``); the default
-``reuse=False`` allocates new ones, so that results of earlier calls stay
-valid.  Either way the arrays are column-major, one column per sample as in
-the seed: an (N, k) array is the transpose of a C-ordered (k, N) one, the
-layout in which OpenBLAS runs z = W a, Wᵀδ and δ aᵀ fastest (bench/README.md).
+a and the dropout masks into arrays allocated once per batch size and reused
+every step (``backprop.engine.buffers``); the default ``reuse=False``
+allocates new ones, so that results of earlier calls stay valid.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from backprop.engine import blas
 from backprop.engine.activations import ACTIVATIONS, Activation, LeakyReLU, get_activation
+from backprop.engine.buffers import StepBuffers
 from backprop.engine.init import default_init, get_initializer
 from backprop.engine.layers import Dense, dropout_mask
 from backprop.engine.losses import SHORTCUTS, get_loss
@@ -59,60 +62,6 @@ def _check_dtype(dtype) -> np.dtype:
 
 #: predict_proba pads its batches to a multiple of this many rows (see there).
 _PAD_ROWS = 16
-#: Accumulate in BLAS (``Network.backward``) from this many weights: below it the saving is
-#: nil and OpenBLAS's small-matrix kernels round β·C + A·B differently from NumPy's path.
-_FUSE_MIN = 1 << 16
-
-
-def _columns(n: int, k: int, dtype: np.dtype) -> np.ndarray:
-    """An (n, k) array stored column-major: the transpose of a C-ordered (k, n) array."""
-    return np.empty((k, n), dtype=dtype).T
-
-
-class _Buffers:
-    """The arrays of one forward and backward pass over a batch of ``n`` samples.
-
-    Allocated once per batch size when the training loop asks for reuse, so a
-    step allocates nothing of the batch's size.  The deltas and δ/N are made
-    on the first ``backward``; a forward-only caller never pays for them.
-
-    Attributes
-    ----------
-    z, a : list of ndarray, (n, k) per layer, column-major
-    masks : list of ndarray or None, (n, k) per hidden layer, C order (the draws)
-    ones : ndarray, (n,), for the batch sums of the bias gradients (δᵀ·1 runs in
-        BLAS, several times faster than ``np.sum(δ, axis=0)``)
-    dropped : list of ndarray or None, a ⊙ mask per hidden layer
-    input_mask, input_dropped : ndarray or None, (n, n_in)
-    delta, scaled : list of ndarray or None, δ per layer and δ/N (None where
-        the 1/N goes on the gradient instead, see ``Network.backward``)
-    """
-
-    def __init__(self, sizes: Sequence[int], n: int, dtype: np.dtype, dropout: Sequence[float],
-                 input_dropout: float) -> None:
-        self.n, self.sizes, self.dtype = n, list(sizes), dtype
-        outs = sizes[1:]
-        self.z = [_columns(n, k, dtype) for k in outs]
-        self.a = [_columns(n, k, dtype) for k in outs]
-        hidden = list(zip(outs[:-1], dropout))
-        self.masks = [np.empty((n, k), dtype) if r else None for k, r in hidden] + [None]
-        self.dropped = [_columns(n, k, dtype) if r else None for k, r in hidden] + [None]
-        self.input_mask = np.empty((n, sizes[0]), dtype) if input_dropout else None
-        self.input_dropped = np.empty((n, sizes[0]), dtype) if input_dropout else None
-        self.delta: list[np.ndarray] | None = None
-        self.scaled: list[np.ndarray | None] | None = None
-        self.ones = np.ones(n, dtype)  # Σ over the batch as δᵀ·1, a BLAS gemv
-
-    def backward_buffers(self) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-        """(delta, scaled), allocated on the first call."""
-        if self.delta is None:
-            n, outs = self.n, self.sizes[1:]
-            self.delta = [_columns(n, k, self.dtype) for k in outs]
-            self.scaled = [
-                _columns(n, k, self.dtype) if n <= n_in else None
-                for n_in, k in zip(self.sizes[:-1], outs)
-            ]
-        return self.delta, self.scaled  # type: ignore[return-value]
 
 
 def _check_rate(name: str, rate: float) -> float:
@@ -227,13 +176,12 @@ class Network:
             )
             self.layers.append(Dense(W, b, act))
         self.cache: dict | None = None
-        self._buffers: dict[int, _Buffers] = {}  # batch size -> reused arrays
-        self._step: _Buffers | None = None  # the buffers of the last forward
-        self._grads: list[np.ndarray] | None = None  # reused gradient arrays
+        self._buffers: dict[int, StepBuffers] = {}  # batch size -> reused arrays
+        self._step: StepBuffers | None = None  # the buffers of the last forward
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()  # pickles leave the scratch arrays behind
-        state.update(cache=None, _buffers={}, _step=None, _grads=None)
+        state.update(cache=None, _buffers={}, _step=None)
         return state
 
     # ------------------------------------------------------------------ basics
@@ -351,10 +299,15 @@ class Network:
         self.cache = {"inputs": inputs, "z": zs, "a": outs, "masks": masks}
         return a
 
-    def _new_buffers(self, n: int) -> _Buffers:
-        return _Buffers(self.sizes, n, self.dtype, self.dropout, self.input_dropout)
+    @property
+    def step_buffers(self) -> StepBuffers | None:
+        """The arrays of the last ``forward`` (reused ones after ``reuse=True``), or None."""
+        return self._step
 
-    def _buffers_for(self, n: int) -> _Buffers:
+    def _new_buffers(self, n: int) -> StepBuffers:
+        return StepBuffers(self.sizes, n, self.dtype, self.dropout, self.input_dropout)
+
+    def _buffers_for(self, n: int) -> StepBuffers:
         """The reused buffers for batches of n samples (a few sizes are kept)."""
         step = self._buffers.get(n)
         if step is None:
@@ -402,15 +355,11 @@ class Network:
         return self.loss.value(a, np.asarray(Y, dtype=a.dtype)) + penalty(self.weights(), l1, l2)
 
     # ------------------------------------------------------------------ backward
-    def backward(
-        self,
-        Y: np.ndarray,
-        l1: float = 0.0,
-        l2: float = 0.0,
-        scale: float = 1.0,
-        accumulate: Sequence[tuple[np.ndarray, float]] | None = None,
-    ) -> list[np.ndarray]:
-        """Backward pass after ``forward``: gradients of the mean cost J.
+    def backward(self, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> list[np.ndarray]:
+        """Backward pass after ``forward``: the gradients of the mean cost J, eqs. (10)-(17).
+
+        The reference implementation, one line per equation; the training loop
+        runs the same equations fused with the update (``backprop.engine.fused``).
 
         Parameters
         ----------
@@ -419,92 +368,41 @@ class Network:
             classification).
         l1, l2 : float
             Regularisation coefficients (see ``backprop.engine.regularization``).
-        scale : float, default 1
-            Return s·∇ instead of ∇, at no cost: s joins the 1/N of the mean
-            (the training loop passes the optimiser's ``gradient_scale``, -η
-            for momentum, and saves one pass over every gradient).
-        accumulate : list of (ndarray, float), optional
-            One (buffer, β) per parameter: instead of returning s·∇, make
-            buffer ← β·buffer + s·∇ in place and return the buffers.  The
-            momentum optimiser passes its velocities and α, so ΔW_t =
-            αΔW_{t-1} - η∇ is done by the gradient's own matrix product
-            (BLAS's C ← A·B + βC, see ``backprop.engine.blas``), multi-threaded,
-            with no pass of its own.
 
         Returns
         -------
         list of ndarray
-            [∇W⁽¹⁾, ∇b⁽¹⁾, ∇W⁽²⁾, ...], each the shape of its parameter.  After
-            ``forward(..., reuse=True)`` these are the network's reused
-            gradient arrays, overwritten by the next such step (the training
-            loop hands them to the optimiser, which may scribble on them);
-            otherwise new arrays.
+            [∇W⁽¹⁾, ∇b⁽¹⁾, ∇W⁽²⁾, ...], new arrays, each the shape of its parameter.
+            ``cache["delta"]`` gets δ of every layer's output, (N, n_out) each.
         """
         if self.cache is None:
             raise RuntimeError("backward() needs a forward() on the same batch first")
         check_coefficients(l1, l2)
-        inputs, zs, outs, masks = (
-            self.cache["inputs"],
-            self.cache["z"],
-            self.cache["a"],
-            self.cache["masks"],
-        )
+        inputs, zs, outs, masks = (self.cache[k] for k in ("inputs", "z", "a", "masks"))
         a_L, z_L = outs[-1], zs[-1]
         Y = np.asarray(Y, dtype=a_L.dtype)
         if Y.shape != a_L.shape:
             raise ValueError(f"Y must have shape {a_L.shape} (one row per sample), got {Y.shape}")
-        n = a_L.shape[0]
-        step = self._step if self._step is not None else self._new_buffers(n)
-        deltas, scaled = step.backward_buffers()
-        grads = self._gradient_arrays(reuse=step is self._buffers.get(n))
-        out = self.layers[-1].activation
-        delta = deltas[-1]
+        N, layers = len(Y), self.layers
+        deltas, grads = [Y] * len(layers), [Y] * (2 * len(layers))  # filled from the top down
         if self.shortcut:
-            np.subtract(a_L, Y, out=delta)  # (10): δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y
+            delta = a_L - Y  # (10): δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y
         else:
-            out.backward(z_L, a_L, self.loss.grad(a_L, Y), out=delta)  # (11): ∂J/∂a ⊙ ∂a/∂z
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
-            grad_W, grad_b = grads[2 * i], grads[2 * i + 1]
-            # J is the batch mean: s/N goes on the smaller of δ (N × n_out) and ∇ (n_out × n_in)
-            d = delta if scaled[i] is None else np.multiply(delta, scale / n, out=scaled[i])
-            s = scale / n if scaled[i] is None else 1.0  # what d still lacks of s/N
-            acc_W, beta = accumulate[2 * i] if accumulate else (None, 0.0)
-            # (14), (16): ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ, batch sum; with accumulate, acc ← β·acc + ∇ in one
-            # gemm where d holds s/N and W is large (bit for bit the NumPy path, batch ≤ 256)
-            fuse = acc_W is not None and s == 1.0 and acc_W.size >= _FUSE_MIN
-            if not (fuse and blas.gemm(1.0, d.T, inputs[i], beta, acc_W)):
-                np.matmul(d.T, inputs[i], out=grad_W)  # (14), (16), the same product in NumPy
-                if s != 1.0:
-                    grad_W *= s
-                if acc_W is not None:
-                    acc_W *= beta
-                    acc_W += grad_W
-            np.matmul(d.T, step.ones, out=grad_b)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch sum δᵀ·1
-            if s != 1.0:
-                grad_b *= s
-            if accumulate:
-                acc_b, beta_b = accumulate[2 * i + 1]
-                acc_b *= beta_b
-                acc_b += grad_b
-                grad_W, grad_b = acc_W, acc_b
-            add_gradient(grad_W, layer.W, scale * l1, scale * l2)  # + s(l2 W + l1 sign(W))
+            dJ_da = self.loss.grad(a_L, Y)  # ∂J/∂a⁽ᴸ⁾, per sample
+            delta = layers[-1].activation.backward(z_L, a_L, dJ_da)  # (11): δ⁽ᴸ⁾ = ∂J/∂a ⊙ ∂a/∂z
+        for i in reversed(range(len(layers))):  # layers[i] holds W⁽ˡ⁾, l = i + 1
+            deltas[i] = delta  # δ⁽ˡ⁺¹⁾
+            grads[2 * i] = delta.T @ inputs[i] / N  # (14)-(17): ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ, batch mean
+            grads[2 * i + 1] = delta.sum(axis=0) / N  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch mean
+            add_gradient(grads[2 * i], layers[i].W, l1, l2)  # + l2·W + l1·sign(W)
             if i > 0:
-                back = np.matmul(delta, layer.W, out=deltas[i - 1])  # W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾, the sum in (13)
+                back = delta @ layers[i].W  # (13): Σₖ δ⁽ˡ⁺¹⁾ₖ W⁽ˡ⁾ₖⱼ = W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾
                 if masks[i - 1] is not None:
-                    back *= masks[i - 1]  # dropped units pass no gradient
-                prev = self.layers[i - 1].activation
-                delta = prev.backward(zs[i - 1], outs[i - 1], back, out=back)  # (12): ⊙ f'(z⁽ˡ⁾)
+                    back = back * masks[i - 1]  # dropped units pass no gradient
+                f, z, a = layers[i - 1].activation, zs[i - 1], outs[i - 1]  # layer l's
+                delta = f.backward(z, a, back)  # (12): δ⁽ˡ⁾ = W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ ⊙ f'(z⁽ˡ⁾)
         self.cache["delta"] = deltas
-        return grads if accumulate is None else [buf for buf, _ in accumulate]
-
-    def _gradient_arrays(self, reuse: bool) -> list[np.ndarray]:
-        """Arrays for [∇W⁽¹⁾, ∇b⁽¹⁾, ...]: the network's reused ones, or new ones."""
-        if not reuse:
-            return [np.empty_like(p) for p in self.params()]
-        if self._grads is None:
-            self._grads = [np.empty_like(p) for p in self.params()]
-        return self._grads
+        return grads
 
     def gradients(
         self, X: np.ndarray, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0, train: bool = False

@@ -1,26 +1,21 @@
 """Optimisers (the update ΔW from the gradient ∇) and learning-rate schedules.
 
-Every optimiser updates the parameter arrays in place: ``step(params, grads, lr)``.
-The gradient arrays may be overwritten (they are scratch space of one step).
-
-Fused form: each update is written as a few in-place passes over its arrays
-(no temporaries).  The first multiplication of the gradient, by the factor
-``gradient_scale(lr)`` (-η for sgd, momentum and nesterov, 1 - β1 for adam),
-is left to whoever computes the gradient: ``step`` does it in one pass, the
-training loop instead has ``Network.backward(..., scale=s)`` fold it into the
-1/N of the batch mean, free, and calls ``step_scaled(params, s·∇, lr)``.
-Momentum goes one step further: ``accumulators`` hands its velocities to
-``Network.backward(..., accumulate=...)``, whose gradient product then makes
-ΔW_t = αΔW_{t-1} - η∇ itself (the β of BLAS's C ← A·B + βC, see
-``backprop.engine.blas``), and ``step_accumulated`` adds ΔW_t to W.
+Each optimiser has one entry point, ``step(params, grads, lr)``, which updates
+the parameter arrays in place and reads as its formula, one line each:
 
 - ``sgd``: ΔW = -η∇, W ← W + ΔW (the seed's rule; full-batch gradient descent
   is ``sgd`` with the whole training set as one batch, named ``gd``).
-- ``momentum``: the textbook form ΔW_t = -η∇ + αΔW_{t-1} (Rumelhart, Hinton &
-  Williams 1986), α = ``momentum``.
+- ``momentum``: the textbook form ΔW_t = αΔW_{t-1} - η∇, W ← W + ΔW_t
+  (Rumelhart, Hinton & Williams 1986), α = ``momentum``.
 - ``nesterov``: Nesterov's accelerated gradient in the form of Sutskever et
   al. 2013 / Bengio et al. 2013: v ← αv - η∇; W ← W + αv - η∇.
 - ``adam``: Kingma & Ba 2015, Algorithm 1, with its names beta1, beta2, eps.
+
+These are the reference updates.  The training loop runs the same formulas
+rearranged into fewer passes over memory (-η folded into the batch mean,
+momentum's velocity made by the gradient's own BLAS product): that is
+``backprop.engine.fused``, which updates the state arrays these classes hold
+(``velocity``, ``m``, ``v``, ``t``) and is tested to agree with ``step``.
 """
 
 from __future__ import annotations
@@ -29,8 +24,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-
-from backprop.engine import blas
 
 
 class Optimizer:
@@ -42,38 +35,18 @@ class Optimizer:
         self.t = 0  # number of steps taken
 
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], lr: float) -> None:
-        """Update ``params`` in place from the gradients ∇ (``grads`` may be overwritten).
+        """Update ``params`` in place from the gradients ∇ = ``grads`` at learning rate η = lr.
 
-        A subclass overrides this or ``gradient_scale`` and ``step_scaled``.
+        Parameters
+        ----------
+        params : list of ndarray
+            [W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ...], updated in place.
+        grads : list of ndarray
+            ∂J/∂ of each parameter, the same shapes; not modified.
+        lr : float
+            The learning rate η.
         """
-        s = self.gradient_scale(lr)
-        for g in grads:
-            g *= s
-        self.step_scaled(params, grads, lr)
-
-    def gradient_scale(self, lr: float) -> float:
-        """The factor s that ``step_scaled`` expects its gradients multiplied by."""
-        return 1.0
-
-    def step_scaled(
-        self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray], lr: float
-    ) -> None:
-        """``step`` from s·∇ (s = ``gradient_scale(lr)``); ``grads`` may be overwritten."""
-        self.step(params, grads, lr)
-
-    def accumulators(self, params: Sequence[np.ndarray]) -> list[tuple[np.ndarray, float]] | None:
-        """Where the gradient may be accumulated directly, or None (the default).
-
-        An optimiser whose state is updated as buffer ← β·buffer + s·∇
-        returns one (buffer, β) per parameter; the training loop hands them to
-        ``Network.backward(..., accumulate=...)`` and then calls
-        ``step_accumulated`` instead of ``step_scaled``.
-        """
-        return None
-
-    def step_accumulated(self, params: Sequence[np.ndarray], lr: float) -> None:
-        """Finish a step whose s·∇ is already in the buffers of ``accumulators``."""
-        raise NotImplementedError(f"{type(self).__name__} has no accumulators")
+        raise NotImplementedError
 
     def state_dict(self) -> dict:
         """Arrays and scalars to resume from (for checkpoints)."""
@@ -87,25 +60,27 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Plain gradient descent: W ← W - η∇ (the seed's ΔW = -η∇)."""
+    """Plain gradient descent: ΔW = -η∇, W ← W + ΔW (the seed's rule)."""
 
     name = "sgd"
 
-    def gradient_scale(self, lr: float) -> float:
-        return -lr  # grads hold ΔW = -η∇
-
-    def step_scaled(self, params, grads, lr):
+    def step(self, params, grads, lr):
         self.t += 1
-        for p, g in zip(params, grads):
-            p += g  # W ← W + ΔW with ΔW = -η∇
+        for W, grad in zip(params, grads):
+            W += -lr * grad  # ΔW = -η∇, W ← W + ΔW
 
 
 class Momentum(Optimizer):
-    """ΔW_t = -η∇ + αΔW_{t-1}; W ← W + ΔW_t.
+    """ΔW_t = αΔW_{t-1} - η∇; W ← W + ΔW_t.
 
     Parameters
     ----------
     momentum : float in [0, 1), the α of the update.
+
+    Attributes
+    ----------
+    velocity : list of ndarray or None
+        ΔW_{t-1} of every parameter (None before the first step).
     """
 
     name = "momentum"
@@ -117,28 +92,18 @@ class Momentum(Optimizer):
         self.momentum = float(momentum)
         self.velocity: list[np.ndarray] | None = None
 
-    def gradient_scale(self, lr: float) -> float:
-        return -lr  # grads hold -η∇
-
-    def step_scaled(self, params, grads, lr):
+    def velocities(self, params: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """ΔW of every parameter, zeros before the first step."""
         if self.velocity is None:
             self.velocity = self._zeros_like(params)
-        self.t += 1
-        for p, g, v in zip(params, grads, self.velocity):
-            v *= self.momentum
-            v += g  # ΔW_t = -η∇ + αΔW_{t-1}
-            p += v  # W ← W + ΔW_t
+        return self.velocity
 
-    def accumulators(self, params):
-        """The velocities with β = α: backward makes ΔW_t = αΔW_{t-1} - η∇ itself."""
-        if self.velocity is None:
-            self.velocity = self._zeros_like(params)
-        return [(v, self.momentum) for v in self.velocity]
-
-    def step_accumulated(self, params, lr):
+    def step(self, params, grads, lr):
         self.t += 1
-        for p, v in zip(params, self.velocity):
-            blas.axpy(1.0, v, p)  # W ← W + ΔW_t (OpenBLAS's threaded axpy where it can)
+        alpha = self.momentum
+        for W, grad, dW in zip(params, grads, self.velocities(params)):
+            dW[...] = alpha * dW - lr * grad  # ΔW = αΔW - η∇
+            W += dW  # W ← W + ΔW
 
     def state_dict(self):
         return {"t": self.t, "velocity": self.velocity}
@@ -153,19 +118,12 @@ class Nesterov(Momentum):
 
     name = "nesterov"
 
-    def step_scaled(self, params, grads, lr):
-        if self.velocity is None:
-            self.velocity = self._zeros_like(params)
+    def step(self, params, grads, lr):
         self.t += 1
         alpha = self.momentum
-        for p, g, v in zip(params, grads, self.velocity):
-            v *= alpha
-            v += g  # v ← αv - η∇
-            p += g
-            p += np.multiply(v, alpha, out=g)  # W ← W + αv - η∇ (g is spent: it holds αv)
-
-    def accumulators(self, params):
-        return None  # W ← W + αv - η∇ needs -η∇ apart from v
+        for W, grad, v in zip(params, grads, self.velocities(params)):
+            v[...] = alpha * v - lr * grad  # v ← αv - η∇
+            W += alpha * v - lr * grad  # W ← W + αv - η∇
 
 
 class Adam(Optimizer):
@@ -178,6 +136,11 @@ class Adam(Optimizer):
     ----------
     beta1, beta2 : float in [0, 1), default 0.9 and 0.999
     eps : float > 0, default 1e-8
+
+    Attributes
+    ----------
+    m, v : list of ndarray or None
+        The moving averages of ∇ and ∇² (None before the first step).
     """
 
     name = "adam"
@@ -193,24 +156,21 @@ class Adam(Optimizer):
         self.m: list[np.ndarray] | None = None
         self.v: list[np.ndarray] | None = None
 
-    def gradient_scale(self, lr: float) -> float:
-        return 1.0 - self.beta1  # grads hold (1 - β1)∇
-
-    def step_scaled(self, params, grads, lr):
-        if self.m is None:
+    def moments(self, params: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(m, v) of every parameter, zeros before the first step."""
+        if self.m is None or self.v is None:
             self.m, self.v = self._zeros_like(params), self._zeros_like(params)
+        return self.m, self.v
+
+    def step(self, params, grads, lr):
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        # Fold the bias corrections into the step size (Kingma & Ba, end of Sec. 2).
-        step = lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        eps_hat = self.eps * math.sqrt(1.0 - b2**self.t)
-        for p, g, m, v in zip(params, grads, self.m, self.v):
-            blas.axpby(1.0, g, b1, m)  # m ← β1 m + (1 - β1)∇  (g holds (1 - β1)∇)
-            np.square(g, out=g)
-            blas.axpby((1.0 - b2) / (1.0 - b1) ** 2, g, b2, v)  # v ← β2 v + (1 - β2)∇²
-            np.sqrt(v, out=g)
-            g += eps_hat
-            blas.axpy(-step, np.divide(m, g, out=g), p)  # W ← W - η m̂ / (√v̂ + ε)
+        t, b1, b2 = self.t, self.beta1, self.beta2
+        for W, g, m, v in zip(params, grads, *self.moments(params)):
+            m[...] = b1 * m + (1 - b1) * g  # m ← β1 m + (1 - β1) g
+            v[...] = b2 * v + (1 - b2) * g * g  # v ← β2 v + (1 - β2) g²
+            m_hat = m / (1 - b1**t)  # m̂ = m / (1 - β1ᵗ)
+            v_hat = v / (1 - b2**t)  # v̂ = v / (1 - β2ᵗ)
+            W -= lr * m_hat / (np.sqrt(v_hat) + self.eps)  # W ← W - η m̂ / (√v̂ + ε)
 
     def state_dict(self):
         return {"t": self.t, "m": self.m, "v": self.v}
@@ -271,7 +231,10 @@ class Schedule:
         - cosine: η_min + ½(η - η_min)(1 + cos(π t / T)) (Loshchilov & Hutter 2017,
           without restarts), T = ``epochs``
     lr : float > 0, the base rate η
-    warmup : int, epochs of linear warm-up from η/warmup to η before the schedule starts
+    warmup : int, epochs of linear warm-up before the schedule starts: epoch t < warmup
+        runs at η(t + 1)/(warmup + 1), so the rate climbs from η/(warmup + 1) in steps of
+        η/(warmup + 1); epoch ``warmup`` runs the schedule's first rate (η) and the
+        schedule counts its t from there
     """
 
     KINDS = ("constant", "decrease", "cumulative", "step", "exponential", "cosine")

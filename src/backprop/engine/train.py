@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backprop.engine.fused import train_step_fused
 from backprop.engine.network import Network
 from backprop.engine.optim import Optimizer, Schedule, get_optimizer
 from backprop.engine.regularization import apply_max_norm, check_coefficients
+from backprop.engine.split import stratified_split
 from backprop.errors import TrainingDiverged
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -326,7 +328,6 @@ class Trainer:
         n = len(X)
         bs = n if self.optimizer_name == "gd" else min(self.batch_size, n)
         n_batches = math.ceil(n / bs)
-        params = net.params()
         # Class of every row (argmax of its target), for the running accuracy
         labels = Y.argmax(axis=1) if Y.shape[1] > 1 else None
         # Minibatches are gathered into these two arrays, reused every step
@@ -346,7 +347,6 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self, epoch)
             start_time = time.perf_counter()
-            scale = self.optimizer.gradient_scale(lr)
             while self.batch < n_batches:
                 idx = self.perm[self.batch * bs : (self.batch + 1) * bs]
                 m = len(idx)
@@ -367,14 +367,8 @@ class Trainer:
                     correct = _accuracy(a, Yb) * m
                 else:
                     correct = np.count_nonzero(a.argmax(axis=1) == labels[idx])
-                # s·∇J with s = -η (momentum, sgd), folded into backward's 1/N; momentum
-                # has backward accumulate it into its velocities (Optimizer.accumulators)
-                acc = self.optimizer.accumulators(params)
-                grads = net.backward(Yb, self.l1, self.l2, scale=scale, accumulate=acc)
-                if acc is None:
-                    self.optimizer.step_scaled(params, grads, lr)
-                else:
-                    self.optimizer.step_accumulated(params, lr)
+                # (10)-(17) and the update, fused (Network.backward + Optimizer.step, faster)
+                train_step_fused(net, self.optimizer, Yb, lr, self.l1, self.l2)
                 if self.max_norm is not None:
                     for W in net.weights():
                         apply_max_norm(W, self.max_norm)
@@ -477,12 +471,10 @@ def split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Hold out ``fraction`` of the samples, stratified by class for integer labels.
 
-    Integer labels go through ``backprop.data.stratified_split``; other
+    Integer labels go through ``backprop.engine.split.stratified_split``; other
     targets (regression, one-hot rows) are held out uniformly at random.
     """
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
-        from backprop.data.preprocess import stratified_split
-
         return stratified_split(X, y, fraction, rng)
     n = len(X)
     val = np.sort(rng.permutation(n)[: int(round(fraction * n))])

@@ -28,18 +28,16 @@ holds its values transposed into the same column form.
 from __future__ import annotations
 
 import html
-import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from backprop.engine.activations import Sigmoid
 from backprop.engine.gradcheck import numerical_gradients, relative_error
 from backprop.engine.network import Network
 from backprop.engine.optim import SGD
+from backprop.explain.coderefs import CodeRef, code_refs
 
 #: Hidden-layer activations ``explain`` accepts.
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
@@ -126,17 +124,6 @@ class Step:
     title: str
     tags: tuple[str, ...]
     items: list
-
-
-@dataclass
-class CodeRef:
-    """Where an equation lives in the engine: ``path:line`` and the line itself."""
-
-    tag: str
-    what: str
-    path: str
-    line: int
-    code: str
 
 
 @dataclass
@@ -445,62 +432,6 @@ def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b)))
-
-
-# --------------------------------------------------------------------- code refs
-def _display_path(path: str) -> str:
-    p = Path(path).resolve()
-    pkg = Path(__file__).resolve().parent.parent  # src/backprop
-    try:
-        rel = p.relative_to(pkg.parent)
-    except ValueError:
-        return str(p)
-    return str(Path("src") / rel) if pkg.parent.name == "src" else str(rel)
-
-
-def _scan(obj, patterns: Sequence[tuple[str, str, str]]) -> list[CodeRef]:
-    """Find, in the source of ``obj``, the first comment line holding each pattern."""
-    try:
-        lines, start = inspect.getsourcelines(obj)
-        path = _display_path(inspect.getsourcefile(obj) or "")
-    except (OSError, TypeError):
-        return []
-    refs = []
-    for tag, needle, what in patterns:
-        for offset, line in enumerate(lines):
-            comment = line.partition("#")[2]
-            if needle in comment:
-                refs.append(CodeRef(tag, what, path, start + offset, line.strip()))
-                break
-    return refs
-
-
-def code_refs() -> list[CodeRef]:
-    """Where the engine implements each equation, found by scanning its comments.
-
-    The tags ``(10)``, ``(11)``, ``(12)``, ``(14)``, ``(16)`` are looked up in the
-    comments of ``Network.backward``, the factor a(1 - a) of (12) in
-    ``Sigmoid.derivative`` and ΔW = -η∇ in ``SGD.step``; a tag that is not
-    found is left out.
-
-    Returns
-    -------
-    list of CodeRef
-    """
-    refs = _scan(
-        Network.backward,
-        [
-            ("10", "(10)", "δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y"),
-            ("11", "(11)", "δ⁽ᴸ⁾ = ∂J/∂a ⊙ ∂a/∂z"),
-            ("13", "(13)", "W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾, the sum of (13)"),
-            ("12", "(12)", "δ⁽ˡ⁾ = W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ ⊙ f'(z⁽ˡ⁾)"),
-            ("14", "(14)", "∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ"),
-            ("16", "(16)", "∇⁽¹⁾ = δ⁽²⁾xᵀ"),
-        ],
-    )
-    refs += _scan(Sigmoid.derivative, [("12", "(12)", "σ'(z) = a(1 - a)")])
-    refs += _scan(SGD.step, [("ΔW", "ΔW = -η∇", "W ← W + ΔW, ΔW = -η∇")])
-    return sorted(refs, key=lambda r: (r.path, r.line))
 
 
 # --------------------------------------------------------------------- build
@@ -1108,9 +1039,10 @@ def _render_text(ex: Explanation, color: bool, width: int) -> str:
         out += ["", _paint("── Other checks", "step", color)]
         out += [_check_text(c, color) for c in rest]
     out += ["", _paint("── Where in the code", "step", color)]
+    width_ref = max((len(f"{r.path}:{r.line}") for r in ex.code_refs), default=0)
     for r in ex.code_refs:
-        out.append(f"  ({r.tag}) {r.path}:{r.line}  {r.what}" if r.tag != "ΔW"
-                   else f"  ΔW   {r.path}:{r.line}  {r.what}")
+        where = f"{r.path}:{r.line}".ljust(width_ref)
+        out.append(f"  {r.label:<9} {r.role:<9} {where}  {r.what}")
     out.append("  The derivation, equation by equation: docs/math.md")
     n_ok = sum(c.ok for c in ex.checks)
     summary = f"{n_ok} of {len(ex.checks)} checks passed"
@@ -1191,8 +1123,7 @@ def _render_markdown(ex: Explanation) -> str:
         out += ["## Other checks", ""] + rest + [""]
     out += ["## Where in the code", ""]
     for r in ex.code_refs:
-        label = f"({r.tag})" if r.tag != "ΔW" else "ΔW"
-        out.append(f"- {label} `{r.path}:{r.line}`: {r.what} — `{r.code}`")
+        out.append(f"- {r.label} ({r.role}) `{r.path}:{r.line}`: {r.what} — `{r.code}`")
     out += ["", "The derivation, equation by equation: [docs/math.md](math.md).", ""]
     n_ok = sum(c.ok for c in ex.checks)
     out += [f"**{n_ok} of {len(ex.checks)} checks passed.**", ""]
@@ -1268,7 +1199,7 @@ def _render_html(ex: Explanation) -> str:
                     + "</ul></section>")
     body.append("<section><h2>Where in the code</h2><ul>")
     for r in ex.code_refs:
-        label = f"({r.tag})" if r.tag != "ΔW" else "ΔW"
+        label = f"{r.label} ({r.role})"
         body.append(f"<li>{html.escape(label)} <code>{html.escape(r.path)}:{r.line}</code>: "
                     f"{html.escape(r.what)} — <code>{html.escape(r.code)}</code></li>")
     body.append('</ul><p>The derivation, equation by equation: '

@@ -43,6 +43,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from backprop.config import SETTINGS
 from backprop.engine.network import Network
 from backprop.engine.optim import Schedule
 from backprop.engine.train import Callback, EpochPrinter, Trainer, split
@@ -52,8 +53,15 @@ UNSUPPORTED = {
     "max_fun": "it only bounds the 'lbfgs' solver's loss evaluations, and backprop has no "
     "L-BFGS solver",
 }
-SOLVERS = ("adam", "sgd", "momentum", "nesterov", "gd")
-ACTIVATIONS = ("relu", "logistic", "sigmoid", "tanh", "identity", "leaky_relu")
+#: Parameters that are backprop's training settings, checked by their declaration in
+#: ``backprop.config.TrainConfig`` (``alpha`` by that of ``l2``, ``max_iter`` by ``epochs``).
+AS_SETTINGS = {
+    "hidden_layer_sizes": "hidden", "activation": "activation", "solver": "optimizer",
+    "alpha": "l2", "batch_size": "batch_size", "learning_rate_init": "lr",
+    "max_iter": "epochs", "shuffle": "shuffle", "momentum": "momentum", "beta_1": "beta1",
+    "beta_2": "beta2", "epsilon": "eps", "dropout": "dropout", "dtype": "dtype",
+}
+SOLVERS = SETTINGS["optimizer"].choices
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
@@ -114,13 +122,15 @@ class _Stopping(Callback):
             trainer.net.set_params(self.best_params)
 
 
-def _check(ok: bool, name: str, value, want: str) -> None:
-    if not ok:
-        raise ValueError(f"BackpropClassifier: {name} must be {want}, got {value!r}")
-
-
 def _is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _plain(v):
+    """NumPy integers (alone or in a tuple) as Python ints, for the settings' checks."""
+    if isinstance(v, (tuple, list, np.ndarray)):
+        return [_plain(x) for x in v]
+    return int(v) if _is_int(v) else v
 
 
 def _is_real(v) -> bool:
@@ -262,44 +272,43 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                     f"BackpropClassifier does not use MLPClassifier's parameter {name}: {why}; "
                     "leave it out (None)"
                 )
-        hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes, dtype=object))
-        _check(hidden.ndim == 1 and all(_is_int(h) and h >= 1 for h in hidden),
-               "hidden_layer_sizes", self.hidden_layer_sizes, "a tuple of integers ≥ 1")
-        _check(self.activation in ACTIVATIONS, "activation", self.activation,
-               f"one of {', '.join(ACTIVATIONS)}")
         if self.solver == "lbfgs":
             raise ValueError(
                 "BackpropClassifier: solver='lbfgs' is not available: backprop trains with "
                 f"first-order optimisers; use one of {', '.join(SOLVERS)}"
             )
-        _check(self.solver in SOLVERS, "solver", self.solver, f"one of {', '.join(SOLVERS)}")
-        _check(self.learning_rate in LEARNING_RATES, "learning_rate", self.learning_rate,
-               f"one of {', '.join(LEARNING_RATES)}")
-        _check(self.batch_size == "auto" or (_is_int(self.batch_size) and self.batch_size >= 1),
-               "batch_size", self.batch_size, '"auto" or an integer ≥ 1')
-        _check(_is_int(self.max_iter) and self.max_iter >= 1, "max_iter", self.max_iter,
-               "an integer ≥ 1")
-        _check(_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1,
-               "n_iter_no_change", self.n_iter_no_change, "an integer ≥ 1")
-        for name, low, high, want in (
-            ("alpha", 0, math.inf, "a number ≥ 0"),
-            ("tol", 0, math.inf, "a number ≥ 0"),
-            ("power_t", 0, math.inf, "a number ≥ 0"),
-            ("momentum", 0, 1, "a number in [0, 1]"),
-            ("dropout", 0, 0.999, "a number in [0, 1)"),
+        for name, key in AS_SETTINGS.items():
+            value = getattr(self, name)
+            if name == "activation" and value == "logistic":
+                value = "sigmoid"
+            if name == "batch_size" and value == "auto":
+                continue
+            decl = SETTINGS[key]
+            try:
+                problem = decl.problem(decl.convert(_plain(value)))
+            except TypeError as exc:
+                problem = str(exc)
+            if problem is not None:
+                extra = ' or "auto"' if name == "batch_size" else ""
+                raise ValueError(
+                    f"BackpropClassifier: {name} = {value!r} {problem}{extra} "
+                    f"(backprop's setting {key})"
+                )
+        for name, ok, want in (
+            ("learning_rate", self.learning_rate in LEARNING_RATES,
+             "one of " + ", ".join(LEARNING_RATES)),
+            ("tol", _is_real(self.tol) and self.tol >= 0, "a number ≥ 0"),
+            ("power_t", _is_real(self.power_t) and self.power_t >= 0, "a number ≥ 0"),
+            ("n_iter_no_change", _is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1,
+             "an integer ≥ 1"),
+            ("validation_fraction",
+             _is_real(self.validation_fraction) and 0 < self.validation_fraction < 1,
+             "a number in (0, 1)"),
         ):
-            v = getattr(self, name)
-            _check(_is_real(v) and low <= v <= high, name, v, want)
-        for name in ("learning_rate_init", "epsilon"):
-            v = getattr(self, name)
-            _check(_is_real(v) and v > 0, name, v, "a number > 0")
-        for name in ("beta_1", "beta_2", "validation_fraction"):
-            v = getattr(self, name)
-            _check(_is_real(v) and 0 <= v < 1 and (name != "validation_fraction" or v > 0),
-                   name, v, "a number in (0, 1)" if name == "validation_fraction"
-                   else "a number in [0, 1)")
-        _check(self.dtype in ("float32", "float64", np.float32, np.float64), "dtype", self.dtype,
-               '"float32" or "float64"')
+            if not ok:
+                raise ValueError(
+                    f"BackpropClassifier: {name} = {getattr(self, name)!r} must be {want}"
+                )
 
     def _optimizer(self) -> str:
         if self.solver != "sgd":

@@ -25,6 +25,7 @@ from backprop.errors import BackpropError
 #: Sub-commands, in the order ``backprop --help`` lists them.
 COMMANDS = [
     "train", "evaluate", "predict", "report", "gradcheck", "explain", "data", "serve", "export",
+    "tune",
 ]
 
 

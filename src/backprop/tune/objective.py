@@ -145,7 +145,7 @@ def _earlier_run(frozen) -> dict | None:
 def _train(settings: dict, data: TrialData, reporter: Reporter) -> tuple[Any, float]:
     """Train one trial's settings; return (history, seconds)."""
     from backprop.cli.train import make_augment
-    from backprop.config import TrainConfig, build_network, trainer_settings
+    from backprop.config import TrainConfig, build_network
     from backprop.data import Preprocessor
     from backprop.engine.train import Trainer
 
@@ -155,7 +155,7 @@ def _train(settings: dict, data: TrialData, reporter: Reporter) -> tuple[Any, fl
     X, Xv = pre.transform(data.X), pre.transform(data.Xv)
     net = build_network(cfg, X.shape[1], data.n_classes)
     trainer = Trainer(
-        net, **trainer_settings(cfg), augment=make_augment(cfg, data.image_shape),
+        net, cfg, augment=make_augment(cfg, data.image_shape),
         restore_best=False, callbacks=[reporter],
     )
     start = time.perf_counter()

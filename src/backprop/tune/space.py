@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backprop.config import TrainConfig, _field_kind, coerce_fields
+from backprop.config import SETTINGS, TrainConfig, check_values
 
 #: Parameters that are not ``TrainConfig`` fields but map onto some.
 DERIVED = ("units", "depth", "augment_strength")
@@ -196,7 +196,7 @@ def _parse_param(name: str, spec: Any, source: str) -> Param:
             )
         if name in fields:  # check every choice is a valid value of the setting
             for choice in choices:
-                coerce_fields({name: choice}, f"{source}: [params] {name}")
+                check_values({name: choice}, f"{source}: [params] {name}")
         return Param(name, kind, choices=tuple(choices))
     return _parse_range(name, kind, spec, source)
 
@@ -215,9 +215,8 @@ def _parse_range(name: str, kind: str, spec: dict, source: str) -> Param:
         raise ValueError(f"{source}: [params] {name} low = {low} is above high = {high}; swap them")
     if log and low <= 0:
         raise ValueError(f"{source}: [params] {name} log = true needs low > 0, got {low}")
-    fields = {f.name: f for f in TrainConfig.fields()}
-    if name in fields:
-        expected = _field_kind(fields[name])
+    if name in SETTINGS:
+        expected = SETTINGS[name].kind
         if expected == "int" and kind != "int" or expected in ("str", "bool", "list"):
             wanted = "int" if expected == "int" else "categorical"
             raise ValueError(
@@ -291,7 +290,7 @@ def parse_space(data: dict, default: SearchSpace, source: str) -> SearchSpace:
             f"{source}: [base] preset = {preset!r}; choose one of {', '.join(sorted(PRESETS))} "
             "or none"
         )
-    base = {**default.base, **coerce_fields(_checked_names(base, source), f"{source}: [base]")}
+    base = {**default.base, **check_values(_checked_names(base, source), f"{source}: [base]")}
     params = default.params
     if "params" in data:
         if not isinstance(data["params"], dict) or not data["params"]:
@@ -301,9 +300,9 @@ def parse_space(data: dict, default: SearchSpace, source: str) -> SearchSpace:
 
 
 def _checked_names(values: dict, source: str) -> dict:
-    from backprop.config import check_setting_names
+    from backprop.config import check_names
 
-    check_setting_names(values, f"{source}: [base]")
+    check_names(values, f"{source}: [base]")
     return values
 
 
@@ -356,7 +355,7 @@ def trial_settings(space: SearchSpace, params: dict, dataset_values: dict,
     values.update(space.base)
     values.update(dataset_values)
     rest = {k: v for k, v in params.items() if k not in DERIVED}
-    values.update(coerce_fields(rest, "trial parameters"))
+    values.update(check_values(rest, "trial parameters"))
     if "units" in params or "depth" in params:
         current = values.get("hidden", TrainConfig().hidden) or [TrainConfig().hidden[0]]
         units = int(params.get("units", current[0]))

@@ -15,13 +15,13 @@ from _models import assert_same_model
 
 import backprop
 from backprop.cli import main
-from backprop.cli.train import Progress, epoch_line
-from backprop.config import read_toml
+from backprop.cli.progress import Progress, epoch_line
+from backprop.configfile import read_toml
 from backprop.data import load_dataset
 
 LINE = re.compile(
     r"^epoch \d+/\d+  loss \d+\.\d{4}  acc \d\.\d{4}  val_loss \d+\.\d{4}  val_acc \d\.\d{4}"
-    r"  lr [\d.e-]+  \d+\.\ds$"
+    r"  lr [\d.e-]+  \d+\.\ds(  run [\dhms]+ left)?$"
 )
 
 
@@ -47,7 +47,7 @@ def test_train_on_bundled_sample_writes_the_run_folder(tmp_path, capsys):
     for name in ("config.toml", "history.json", "model.npz", "best.npz", "report.html",
                  "curves.png"):
         assert (out / name).is_file(), name
-    assert not (out / "checkpoint.npz").exists()
+    assert (out / "checkpoint.npz").is_file()  # kept: --resume --epochs N continues the run
     history = json.loads((out / "history.json").read_text())
     assert [r["epoch"] for r in history["records"]] == [1, 2]
     cfg = read_toml(out / "config.toml")
@@ -158,7 +158,11 @@ def test_progress_lines_and_bar():
         (["--dataset", "nope"], "unknown data set 'nope'"),
         (["--resume", "no-such-run"], "no such run folder"),
         (["--resume", "x", "--lr", "1"], "with its own settings; drop --lr"),
-        (["--activation", "swish", "--dataset", "nope"], "unknown activation 'swish'"),
+        (["--activation", "swish", "--dataset", "nope"], "--activation swish: must be one of"),
+        (["--hidden", "10000000000"], "--hidden 10000000000: holds 10000000000; each size must"),
+        (["--lr", "-1"], "--lr -1: must be in (0, 1000]"),
+        (["--dropout", "1"], "--dropout 1: must be in [0, 1)"),
+        (["--batch-size", "ten"], "--batch-size ten: should be an integer"),
         (["--optimizer", "rmsprop"], "rmsprop"),
         (["--dataset", "xor", "--validation-split", "0.5", "--epochs", "0"], "epochs"),
     ],
@@ -176,7 +180,7 @@ def test_bad_config_files(tmp_path, capsys):
     for text, message in [
         ("epochs = ", "not valid TOML"),
         ("epochz = 3\n", "unknown setting(s) epochz"),
-        ('epochs = "many"\n', "epochs = 'many' should be a int"),
+        ('epochs = "many"\n', "epochs = 'many' should be an integer"),
         ("[section]\nlr = 1\n", "tables [section] are not used"),
     ]:
         bad.write_text(text)

@@ -168,7 +168,7 @@ def test_npz_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="3 rows but y has 2"):
         load_dataset(data_dir=tmp_path / "b.npz")
     np.savez(tmp_path / "c.npz", X=np.zeros((2, 2)), y=np.array([{"a": 1}, None], dtype=object))
-    with pytest.raises(DataError, match="without pickle"):
+    with pytest.raises(DataError, match="pickle"):
         load_dataset(data_dir=tmp_path / "c.npz")
 
 
@@ -183,8 +183,9 @@ def test_csv_kaggle_layout(tmp_path: Path) -> None:
     assert ds.X_train.dtype == np.uint8 and ds.X_train.shape == (5, 4, 4)
     assert ds.image_shape == (4, 4) and ds.X_test is None
     assert np.array_equal(ds.X_train.reshape(5, 16), pixels)
-    assert ds.y_train.tolist() == [3, 1, 4, 1, 5]
-    assert ds.n_classes == 6
+    # the classes are the distinct labels, sorted: 1, 3, 4, 5 (no empty classes 0 and 2)
+    assert ds.class_names == ["1", "3", "4", "5"]
+    assert [ds.class_names[i] for i in ds.y_train] == ["3", "1", "4", "1", "5"]
     (tmp_path / "plain.csv").write_text("1,0.5,2.5\n0,1.5,3\n")  # no header, float features
     ds = load_dataset(data_dir=tmp_path / "plain.csv")
     assert ds.X_train.tolist() == [[0.5, 2.5], [1.5, 3.0]] and ds.image_shape is None

@@ -41,10 +41,11 @@ def test_the_table_covers_every_equation_and_the_update(role):
 
 
 def test_the_training_entries_are_what_the_training_loop_calls():
-    """Trainer.fit calls train_step_fused, whose updates run backward_fused."""
+    """Trainer.fit's step calls train_step_fused, whose updates run backward_fused."""
     from backprop.engine import fused
 
-    assert "train_step_fused(" in inspect.getsource(train.Trainer.fit)
+    assert "self._step(" in inspect.getsource(train.Trainer.fit)
+    assert "train_step_fused(" in inspect.getsource(train.Trainer._step)
     updates = set(fused._UPDATES.values())
     for entry in TABLE:
         if entry.role != "training" or not entry.qualname.startswith("backprop.engine.fused."):

@@ -12,7 +12,7 @@ from PIL import Image
 
 import backprop
 from backprop.cli import main
-from backprop.config import TrainConfig, build_network, trainer_settings
+from backprop.config import TrainConfig, build_network
 from backprop.data import Preprocessor, load_dataset
 from backprop.data.images import load_digit, mnist_style
 from backprop.engine.train import Trainer
@@ -30,7 +30,7 @@ def model(sample, tmp_path_factory):
     cfg = TrainConfig(hidden=[64], epochs=4, seed=0)
     pre = Preprocessor("unit").fit(sample.X_train)
     net = build_network(cfg, 784, 10)
-    Trainer(net, **trainer_settings(cfg)).fit(pre.transform(sample.X_train), sample.y_train)
+    Trainer(net, cfg).fit(pre.transform(sample.X_train), sample.y_train)
     path = tmp_path_factory.mktemp("model") / "model.npz"
     net.save(path, preprocessor=pre, class_names=sample.class_names)
     return path

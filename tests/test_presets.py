@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backprop.config import TrainConfig, build_network, coerce_fields, trainer_settings
+from backprop.config import SETTINGS, TrainConfig, build_network
 from backprop.data.augment import make_augment
 from backprop.engine.optim import Schedule
 from backprop.engine.train import Trainer
@@ -19,19 +19,19 @@ def test_the_registry_holds_the_documented_presets():
     for name, per_data in DATASET_OVERRIDES.items():
         assert name in PRESETS
         for values in per_data.values():
-            assert set(values) <= {f.name for f in TrainConfig.fields()}
+            assert set(values) <= set(SETTINGS)
 
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("dataset", [None, "mnist-sample", "fashion-mnist"])
 def test_preset_builds_a_valid_config(name, dataset):
     settings = preset_settings(name, dataset)
-    cfg = TrainConfig.from_dict(coerce_fields(settings, source=name))
+    cfg = TrainConfig.from_dict(settings, source=name)  # types and declared ranges checked
     assert cfg.schedule in Schedule.KINDS
     assert 0.0 <= cfg.validation_split < 1.0
     net = build_network(cfg, 784, 10)
     assert net.sizes == [784, *cfg.hidden, 10]
-    Trainer(net, **trainer_settings(cfg), augment=make_augment(cfg, (28, 28)))
+    Trainer(net, cfg, augment=make_augment(cfg, (28, 28)))
 
 
 def test_preset_settings_are_copies():
@@ -69,7 +69,7 @@ def test_preset_trains_one_epoch_on_a_tiny_set(name):
         X = X * 255
     cfg = TrainConfig.from_dict({**preset_settings(name), "epochs": 1, "batch_size": 20})
     net = build_network(cfg, 784, 10)
-    trainer = Trainer(net, **trainer_settings(cfg), augment=make_augment(cfg, (28, 28)))
+    trainer = Trainer(net, cfg, augment=make_augment(cfg, (28, 28)))
     hist = trainer.fit(X, y)
     assert len(hist) == 1
     assert np.isfinite(hist.records[0]["loss"])

@@ -34,11 +34,31 @@ def settings(data: Path, epochs: int) -> list[str]:
             "--seed", "3", "--no-report"]
 
 
-def train_process(args, env_extra=None, **kw):
-    env = {**os.environ, **(env_extra or {})}
-    return subprocess.Popen([sys.executable, "-m", "backprop", "train", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, **kw)
+#: ``backprop train`` in a process that sends itself a real SIGINT after N minibatches:
+#: the test injects a callback through ``backprop.cli.train.EXTRA_CALLBACKS``.
+SELF_INTERRUPT = """
+import os, signal, sys
+from backprop.cli import main, train
+from backprop.engine.history import Callback
+
+class SelfInterrupt(Callback):
+    count = 0
+    def on_batch_end(self, trainer, batch, n_batches, loss):
+        self.count += 1
+        if self.count == int(sys.argv[1]):
+            os.kill(os.getpid(), signal.SIGINT)
+
+train.EXTRA_CALLBACKS.append(SelfInterrupt())
+sys.exit(main(["train", *sys.argv[2:]]))
+"""
+
+
+def train_process(args, interrupt_after=None, **kw):
+    cmd = [sys.executable, "-m", "backprop", "train", *args]
+    if interrupt_after is not None:
+        cmd = [sys.executable, "-c", SELF_INTERRUPT, str(interrupt_after), *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ, **kw)
 
 
 def history_without_times(run: Path) -> list[dict]:
@@ -53,8 +73,7 @@ def test_sigint_mid_epoch_then_resume_equals_uninterrupted(tmp_path, tiny_npz, c
 
     run = tmp_path / "interrupted"
     # the process sends itself a real SIGINT after 20 minibatches (epoch 2 of 3, batch 6 of 14)
-    p = train_process([*settings(tiny_npz, 3), "--out", str(run)],
-                      {"BACKPROP_TEST_INTERRUPT_AFTER": "20"})
+    p = train_process([*settings(tiny_npz, 3), "--out", str(run)], interrupt_after=20)
     out, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
     assert f"resume with backprop train --resume {run}" in err
@@ -67,7 +86,6 @@ def test_sigint_mid_epoch_then_resume_equals_uninterrupted(tmp_path, tiny_npz, c
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, err
     assert f"resuming {run} at epoch 2/3, minibatch 6" in out
-    assert not (run / "checkpoint.npz").exists()
     assert_same_model(run / "model.npz", reference / "model.npz")
     assert_same_model(run / "best.npz", reference / "best.npz")
     assert history_without_times(run) == history_without_times(reference)
@@ -129,6 +147,10 @@ def test_checkpoint_round_trip_keeps_types_exactly(tmp_path):
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "not a run folder (config.toml is missing)" in err and err.count("\n") == 1
+    (tmp_path / "config.toml").write_text("epochs = 2\n")
     assert main(["train", "--resume", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "checkpoint.npz does not exist" in err and err.count("\n") == 1

@@ -89,7 +89,10 @@ def test_history_records_every_field():
     for r in h.records:
         assert set(r) == {"epoch", "loss", "acc", "val_loss", "val_acc", "lr", "seconds"}
         assert r["seconds"] >= 0
-    assert h["lr"] == pytest.approx([0.1 / (1 + 0.5 * t) for t in range(4)])
+    from backprop.config import SETTINGS
+
+    lr = SETTINGS["lr"].default  # fit's default is the declared one
+    assert h["lr"] == pytest.approx([lr / (1 + 0.5 * t) for t in range(4)])
 
 
 def test_early_stopping_restores_the_best_weights():

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backprop.config import TrainConfig, build_network, trainer_settings
+from backprop.config import TrainConfig, build_network
 from backprop.data.augment import make_augment
 from backprop.engine.train import Callback, Trainer, split
 
@@ -97,7 +97,7 @@ def main() -> None:
     augment = make_augment(cfg, (28, 28))
     if flip_classes:
         augment = class_flipper(ref, ytr, flip_classes, cfg.batch_size)
-    trainer = Trainer(net, **trainer_settings(cfg), augment=augment, callbacks=[log])
+    trainer = Trainer(net, cfg, augment=augment, callbacks=[log])
     ref.append(trainer)
     t0 = time.perf_counter()
     hist = trainer.fit(Xtr, ytr, validation_data=val)

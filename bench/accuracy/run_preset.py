@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from backprop.config import TrainConfig, build_network, trainer_settings
+from backprop.config import TrainConfig, build_network
 from backprop.data import Preprocessor, load_dataset
 from backprop.data.augment import make_augment
 from backprop.engine.train import Trainer, split
@@ -47,7 +47,7 @@ def main() -> None:
         X, y, Xv, yv = split(X, y, cfg.validation_split, net.rng)
         val = (Xv, yv)
     t0 = time.perf_counter()
-    trainer = Trainer(net, **trainer_settings(cfg), augment=make_augment(cfg, pre.input_shape))
+    trainer = Trainer(net, cfg, augment=make_augment(cfg, pre.input_shape))
     hist = trainer.fit(X, y, validation_data=val)
     seconds = time.perf_counter() - t0
     acc = float(np.mean(net.predict(Xt) == yt))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backprop.config import TrainConfig, build_network, trainer_settings
+from backprop.config import TrainConfig, build_network
 from backprop.data.augment import make_augment
 from backprop.engine.train import Callback, Trainer, split
 
@@ -80,7 +80,7 @@ def main() -> None:
                 val = None
             t0 = time.perf_counter()
             trainer = Trainer(
-                net, **trainer_settings(cfg), augment=make_augment(cfg, (28, 28)),
+                net, cfg, augment=make_augment(cfg, (28, 28)),
                 callbacks=[Log(f, name, net, Xte, yte)],
             )
             hist = trainer.fit(Xtr, ytr, validation_data=val)

@@ -1,76 +1,315 @@
-"""Training settings: one dataclass shared by the CLI flags, config.toml files and presets.
+"""Training settings, each declared once: name, type, default, range or choices, help.
 
-``TrainConfig`` lists every setting of ``backprop train`` with its default.
-The command line makes one flag per field (``--batch-size`` for
-``batch_size``), a ``--config FILE.toml`` file sets fields by name, and a
-preset (``backprop.presets.PRESETS``) is a dict of fields.  Precedence:
-defaults < preset < config file < flags given on the command line.
+``TrainConfig`` is the declaration.  Every field is written as
+``name: type = setting(default, help, <range or choices>)``, and everything
+else reads it from there:
 
-``build_network(cfg, n_in, n_out)`` and ``trainer_settings(cfg)`` turn a
-config into the engine's objects.
+* the command line: ``backprop train`` makes one flag per field
+  (``--batch-size`` for ``batch_size``) with the help, range and default
+  (``backprop.cli.trainflags``);
+* TOML files: ``--config FILE.toml`` sets fields by name
+  (``backprop.configfile``), and ``--print-config`` writes them;
+* presets: ``backprop.presets.PRESETS`` are dicts of field names;
+* the trainer: ``backprop.engine.train.Trainer(net, config)`` reads the
+  fields of the ``"training"`` group;
+* the scikit-learn estimator maps its parameters onto fields and calls
+  ``TrainConfig.from_dict``.
+
+Values are checked in one place, :meth:`Setting.check`, called for every
+field when a ``TrainConfig`` is built, so a config that exists is valid.
+Errors are :class:`SettingsError` naming the source (a file, a preset, the
+command line), the setting, the value and the allowed range.
+
+This module imports only the standard library at module level, so that the
+engine (NumPy only) can import it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
-import numpy as np
+from backprop.errors import BackpropError
 
-from backprop.engine.network import Network
+#: The groups, in the order ``backprop train --help`` lists them.
+GROUPS = ("data", "network", "training", "regularisation", "augmentation", "run")
+
+#: Largest number of weights a network may have (``build_network`` checks it
+#: before allocating): 2**27 float32 weights are 512 MiB, with Adam's two
+#: moments 1.5 GiB.
+MAX_WEIGHTS = 2**27
+
+
+class SettingsError(BackpropError, ValueError):
+    """A setting has the wrong type, is out of its range, or is unknown."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting's declaration (read from a ``TrainConfig`` field).
+
+    ``kind`` is "int", "float", "str", "bool" or "list" (a list of ints);
+    ``optional`` settings may be None ("default": chosen from other
+    settings).  Numbers and list items must lie within ``low``/``high``
+    (open bounds excluded); strings must be one of ``choices``.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    group: str
+    optional: bool = False
+    choices: tuple[str, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    max_items: int | None = None
+    none: str = "none"  # what None means, for --help
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def rule(self) -> str:
+        """The allowed values in words: ``"in [0, 1)"``, ``"> 0"``, ``"one of a, b"``."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        lo = None if self.low is None else _num(self.low)
+        hi = None if self.high is None else _num(self.high)
+        if lo is not None and hi is not None:
+            return f"in {'(' if self.low_open else '['}{lo}, {hi}{')' if self.high_open else ']'}"
+        if lo is not None:
+            return f"{'>' if self.low_open else '≥'} {lo}"
+        if hi is not None:
+            return f"{'<' if self.high_open else '≤'} {hi}"
+        return ""
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` (already of the right type) is not allowed, or None."""
+        if value is None:
+            return None if self.optional else "cannot be empty"
+        if self.choices is not None:
+            return None if value in self.choices else "must be " + self.rule()
+        if self.kind == "list":
+            if self.max_items is not None and len(value) > self.max_items:
+                return f"lists {len(value)} sizes; at most {self.max_items} are allowed"
+            bad = [v for v in value if not self._in_range(v)]
+            return f"holds {bad[0]}; each size must be {self.rule()}" if bad else None
+        if self.kind in ("int", "float") and not self._in_range(value):
+            return "must be " + self.rule()
+        return None
+
+    def _in_range(self, v: float) -> bool:
+        if isinstance(v, float) and not math.isfinite(v):
+            return False
+        if self.low is not None and (v <= self.low if self.low_open else v < self.low):
+            return False
+        return not (self.high is not None and (v >= self.high if self.high_open else v > self.high))
+
+    def convert(self, value: Any) -> Any:
+        """``value`` as this setting's type (int → float, N → [N]); TypeError if impossible."""
+        if value is None:
+            return None
+        k = self.kind
+        if k == "list":
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = [value]
+            if isinstance(value, (list, tuple)) and all(_is_int(v) for v in value):
+                return [int(v) for v in value]
+            raise TypeError("should be a list of integers, e.g. [256, 128]")
+        if k == "int" and _is_int(value):
+            return int(value)
+        if k == "float" and (_is_int(value) or isinstance(value, float)):
+            return float(value)
+        if k == "bool" and isinstance(value, bool):
+            return value
+        if k == "str" and isinstance(value, str):
+            return value
+        raise TypeError("should be " + _KIND_WORDS[k])
+
+    def parse(self, text: str) -> Any:
+        """A command-line value: ``"256,128"``, ``"0.1"``, ``"true"``, ``"none"``."""
+        t = text.strip()
+        if self.optional and t.lower() in ("none", "default"):
+            return None
+        try:
+            if self.kind == "list":
+                if t.lower() in ("", "none", "[]"):
+                    return []
+                return [int(p) for p in t.strip("[]").split(",") if p.strip()]
+            if self.kind == "int":
+                return int(t)
+            if self.kind == "float":
+                return float(t)
+        except ValueError:
+            raise TypeError("should be " + _KIND_WORDS[self.kind]) from None
+        if self.kind == "bool":
+            if t.lower() in ("true", "yes", "on", "1"):
+                return True
+            if t.lower() in ("false", "no", "off", "0"):
+                return False
+            raise TypeError("should be true or false")
+        return t
+
+    def check(self, value: Any, source: str = "settings", text: str | None = None) -> Any:
+        """Convert and check ``value``; return it, or raise SettingsError naming ``source``.
+
+        ``source`` "command line" words the message with the flag and the
+        text typed (``--lr -1: must be > 0``); any other source with the
+        name (``config.toml: lr = -1 must be > 0``).
+        """
+        try:
+            value = self.convert(value)
+            problem = self.problem(value)
+        except TypeError as exc:
+            problem = str(exc)
+        if problem is None:
+            return value
+        if source == "command line":
+            raise SettingsError(f"{self.flag} {text if text is not None else value}: {problem}")
+        raise SettingsError(f"{source}: {self.name} = {value!r} {problem}")
+
+
+_KIND_WORDS = {"int": "an integer", "float": "a number", "str": "text",
+               "bool": "true or false", "list": "a list of integers"}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+def setting(default: Any, help: str, group: str, **rule: Any) -> Any:
+    """A ``TrainConfig`` field: its default, one line of help, its group and its rule.
+
+    ``rule`` holds ``choices``, ``low``/``high`` (with ``low_open``/``high_open``)
+    or ``max_items``, as in :class:`Setting`.
+    """
+    meta = {"help": help, "group": group, **rule}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+UNIT = {"low": 0.0, "high": 1.0, "high_open": True}  # [0, 1)
+POSITIVE = {"low": 0.0, "low_open": True}  # > 0
+NONNEG = {"low": 0.0}  # ≥ 0
+DEGREES = {"low": 0.0, "high": 180.0}
 
 
 @dataclass
 class TrainConfig:
-    """Every setting of a training run, with the defaults of ``backprop train``."""
+    """Every setting of a training run, with its default, range and help.
+
+    The defaults are the plain ones (``--preset none``); ``backprop train``
+    starts from the ``best`` preset unless told otherwise.  Building a
+    config checks every value (:class:`SettingsError`).
+    """
 
     # data
-    dataset: str = "mnist"
-    data_dir: str | None = None
-    scale: str = "unit"  # preprocessing: unit | standard | symmetric | none
-    validation_split: float = 0.1
+    dataset: str = setting(
+        "mnist", "data set: mnist (downloaded once), fashion-mnist, kmnist, mnist-sample "
+        "(bundled, offline), digits, xor", "data")
+    data_dir: str | None = setting(
+        None, "your own data: a folder of IDX files or class sub-folders, a .npz or a .csv",
+        "data")
+    scale: str = setting(
+        "unit", "input scaling: unit ([0,1]), standard (z-score per pixel), symmetric "
+        "([-1,1]), none", "data", choices=("unit", "standard", "symmetric", "none"))
+    validation_split: float = setting(
+        0.1, "fraction of the training set held out for validation (0: none)", "data", **UNIT)
     # network
-    hidden: list[int] = field(default_factory=lambda: [800])
-    activation: str = "relu"
-    output: str | None = None
-    loss: str | None = None
-    init: str | None = None
-    dropout: float = 0.0
-    input_dropout: float = 0.0
-    leaky_slope: float = 0.01
-    dtype: str = "float32"
-    # optimisation
-    optimizer: str = "momentum"
-    lr: float = 0.05
-    momentum: float = 0.9
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    schedule: str = "constant"
-    decay: float = 0.0
-    gamma: float = 0.5
-    step_size: int = 10
-    lr_min: float = 0.0
-    warmup: int = 0
-    epochs: int = 20
-    batch_size: int = 128
+    hidden: list[int] = setting(
+        [800], "hidden layer sizes, comma-separated (e.g. 256,128; 'none' for no hidden layer)",
+        "network", low=1, high=65536, max_items=64)
+    activation: str = setting(
+        "relu", "hidden activation", "network",
+        choices=("sigmoid", "tanh", "relu", "leaky_relu", "identity"))
+    output: str | None = setting(
+        None, "output activation", "network", none="softmax, sigmoid for one unit",
+        choices=("softmax", "sigmoid", "identity", "tanh", "relu", "leaky_relu"))
+    loss: str | None = setting(
+        None, "loss", "network", none="matches the output",
+        choices=("categorical_crossentropy", "binary_crossentropy", "mse"))
+    init: str | None = setting(
+        None, "weight init", "network", none="he for relu, else glorot",
+        choices=("glorot", "xavier", "he", "uniform", "normal"))
+    dropout: float = setting(0.0, "dropout rate of the hidden units", "network", **UNIT)
+    input_dropout: float = setting(0.0, "dropout rate of the input units", "network", **UNIT)
+    leaky_slope: float = setting(0.01, "slope of leaky_relu for z < 0", "network", **UNIT)
+    dtype: str = setting("float32", "floating-point type", "network",
+                         choices=("float32", "float64"))
+    init_from: str | None = setting(
+        None, "fine-tune: start from this model file's weights and architecture (hidden, "
+        "activation, output, loss, dtype and input scaling are the model's)", "network")
+    # training
+    optimizer: str = setting(
+        "momentum", "gd (full batch), sgd, momentum, nesterov, adam", "training",
+        choices=("gd", "sgd", "momentum", "nesterov", "adam"))
+    lr: float = setting(0.05, "learning rate η", "training", low=0.0, low_open=True, high=1e3)
+    momentum: float = setting(0.9, "momentum α (momentum, nesterov)", "training", **UNIT)
+    beta1: float = setting(0.9, "Adam β1", "training", **UNIT)
+    beta2: float = setting(0.999, "Adam β2", "training", **UNIT)
+    eps: float = setting(1e-8, "Adam ε", "training", low=0.0, low_open=True, high=1.0)
+    schedule: str = setting(
+        "constant", "learning-rate schedule", "training",
+        choices=("constant", "decrease", "cumulative", "step", "exponential", "cosine"))
+    decay: float = setting(0.0, "decay constant of the decrease/cumulative schedules",
+                           "training", **NONNEG)
+    gamma: float = setting(0.5, "factor of the step and exponential schedules", "training",
+                           low=0.0, low_open=True, high=1.0)
+    step_size: int = setting(10, "epochs between steps of the step schedule", "training",
+                             low=1, high=10**6)
+    lr_min: float = setting(0.0, "final learning rate of the cosine schedule", "training",
+                            **NONNEG)
+    warmup: int = setting(0, "epochs of linear learning-rate warm-up", "training",
+                          low=0, high=10**6)
+    epochs: int = setting(20, "number of passes over the training set", "training",
+                          low=1, high=10**6)
+    batch_size: int = setting(128, "minibatch size", "training", low=1, high=10**6)
+    shuffle: bool = setting(True, "reshuffle the training set every epoch", "training")
+    patience: int | None = setting(
+        None, "stop after this many epochs without improvement (validation loss)", "training",
+        low=1, high=10**6, none="none: no early stopping")
+    restore_best: bool = setting(
+        True, "with validation, end with the weights of the best epoch", "training")
     # regularisation
-    l1: float = 0.0
-    l2: float = 0.0
-    max_norm: float | None = None
-    label_smoothing: float = 0.0
-    patience: int | None = None
+    l1: float = setting(0.0, "L1 penalty λ1", "regularisation", **NONNEG)
+    l2: float = setting(0.0, "L2 penalty λ2 (weight decay)", "regularisation", **NONNEG)
+    max_norm: float | None = setting(
+        None, "cap on each unit's incoming weight norm", "regularisation", **POSITIVE)
+    label_smoothing: float = setting(0.0, "label smoothing ε", "regularisation", **UNIT)
     # augmentation (backprop.data.augment)
-    augment: str = "none"  # none | affine | elastic
-    rotate: float = 0.0  # degrees, ± uniform
-    scale_range: float = 0.0  # relative, ± uniform
-    shear: float = 0.0  # degrees, ± uniform
-    shift: float = 0.0  # pixels, ± uniform
-    elastic_alpha: float = 0.0  # Simard et al. 2003: displacement scale α (pixels)
-    elastic_sigma: float = 0.0  # Simard et al. 2003: Gaussian smoothing σ (pixels)
-    flip: bool = False  # mirror left-right with probability ½ (clothes, not digits)
+    augment: str = setting("none", "training-time augmentation", "augmentation",
+                           choices=("none", "affine", "elastic", "affine+elastic"))
+    rotate: float = setting(0.0, "max rotation in degrees", "augmentation", **DEGREES)
+    scale_range: float = setting(0.0, "max relative scaling", "augmentation", **UNIT)
+    shear: float = setting(0.0, "max shear in degrees", "augmentation",
+                           low=0.0, high=90.0, high_open=True)
+    shift: float = setting(0.0, "max shift in pixels", "augmentation", low=0.0, high=1e3)
+    elastic_alpha: float = setting(
+        0.0, "elastic distortion strength α in pixels (Simard et al. 2003)", "augmentation",
+        low=0.0, high=1e3)
+    elastic_sigma: float = setting(
+        0.0, "elastic distortion smoothing σ in pixels (Simard et al. 2003)", "augmentation",
+        low=0.0, high=1e3)
+    flip: bool = setting(
+        False, "mirror left-right with probability 1/2 (clothes, not digits)", "augmentation")
     # run
-    seed: int = 0
+    seed: int = setting(
+        0, "seed of every random draw (init, split, shuffles, dropout, augmentation)", "run",
+        low=0, high=2**32 - 1)
+
+    def __post_init__(self) -> None:
+        for s in SETTINGS.values():
+            setattr(self, s.name, s.check(getattr(self, s.name), "TrainConfig"))
 
     @classmethod
     def fields(cls) -> list[dataclasses.Field]:
@@ -78,32 +317,113 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict, source: str = "settings") -> TrainConfig:
-        """Build a config from a dict of field names (unknown names are an error)."""
-        check_setting_names(values, source)
-        return cls(**values)
+        """A config from a dict of field names; errors name ``source``."""
+        return cls(**check_values(values, source))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def updated(self, **changes) -> TrainConfig:
-        return TrainConfig.from_dict({**self.to_dict(), **changes})
+    def group(self, name: str) -> dict:
+        """The settings of one group (``"training"``: what ``Trainer`` reads)."""
+        return {s.name: getattr(self, s.name) for s in SETTINGS.values() if s.group == name}
+
+    def updated(self, source: str = "settings", **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied (checked, errors naming ``source``)."""
+        return TrainConfig.from_dict({**self.to_dict(), **changes}, source)
 
 
-def check_setting_names(values: dict, source: str) -> None:
-    """Raise ValueError naming ``source`` if ``values`` has a key that is not a setting."""
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(values) - names)
+def _kind(type_text: str) -> str:
+    t = str(type_text).replace(" ", "")
+    for kind in ("list", "bool", "int", "float", "str"):
+        if t.startswith(kind):
+            return kind
+    raise TypeError(f"TrainConfig field type {type_text!r} is not a setting kind")
+
+
+def _declare() -> dict[str, Setting]:
+    out = {}
+    for f in dataclasses.fields(TrainConfig):
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        out[f.name] = Setting(name=f.name, kind=_kind(f.type), default=default,
+                              optional="None" in str(f.type), **f.metadata)
+    return out
+
+
+#: name -> Setting, in declaration order.
+SETTINGS: dict[str, Setting] = _declare()
+
+#: The settings ``Trainer`` reads (the "training" group, plus l1, l2, max_norm
+#: and label_smoothing of "regularisation").
+TRAINER_GROUPS = ("training", "regularisation")
+
+
+#: Names other libraries use for our settings (for "did you mean" hints).
+ALIASES = {
+    "learning_rate": "lr", "learning_rate_init": "lr", "eta": "lr", "rate": "lr",
+    "n_epochs": "epochs", "max_iter": "epochs", "epoch": "epochs",
+    "minibatch_size": "batch_size", "batch": "batch_size", "mini_batch_size": "batch_size",
+    "hidden_layer_sizes": "hidden", "layers": "hidden", "hidden_layers": "hidden",
+    "weight_decay": "l2", "alpha": "l2", "random_state": "seed", "solver": "optimizer",
+    "beta_1": "beta1", "beta_2": "beta2", "epsilon": "eps", "validation_fraction":
+    "validation_split", "val_split": "validation_split", "n_iter_no_change": "patience",
+    "early_stopping": "patience", "data": "data_dir", "lr_schedule": "schedule",
+}
+
+
+def suggest(name: str) -> str | None:
+    """The setting a mistyped or foreign ``name`` most likely means, or None."""
+    import difflib
+
+    key = name.lstrip("-").replace("-", "_").lower()
+    if key in ALIASES:
+        return ALIASES[key]
+    close = difflib.get_close_matches(key, SETTINGS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def check_names(values: dict, source: str) -> None:
+    """Raise SettingsError naming ``source`` if ``values`` has a key that is not a setting."""
+    unknown = sorted(set(values) - set(SETTINGS))
     if unknown:
-        raise ValueError(
+        hint = suggest(unknown[0])
+        raise SettingsError(
             f"{source}: unknown setting(s) {', '.join(unknown)}; "
-            f"known settings are {', '.join(sorted(names))}"
+            + (f"did you mean {hint}?" if hint else f"known settings are {', '.join(SETTINGS)}")
         )
 
 
-def build_network(cfg: TrainConfig, n_in: int, n_out: int) -> Network:
-    """The network a config describes, seeded by ``cfg.seed``."""
+def check_values(values: dict, source: str = "settings") -> dict:
+    """Check names, types and ranges of ``values``; return them converted.
+
+    Raises
+    ------
+    SettingsError
+        Naming ``source``, the setting, the value and what is allowed.
+    """
+    check_names(values, source)
+    return {k: SETTINGS[k].check(v, source) for k, v in values.items()}
+
+
+def build_network(cfg: TrainConfig, n_in: int, n_out: int) -> Any:
+    """The network a config describes, seeded by ``cfg.seed``.
+
+    Raises SettingsError before allocating when the weights would exceed
+    :data:`MAX_WEIGHTS`.
+    """
+    import numpy as np
+
+    from backprop.engine.network import Network
+
+    sizes = [n_in, *cfg.hidden, n_out]
+    n_weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if n_weights > MAX_WEIGHTS:
+        raise SettingsError(
+            f"hidden = {cfg.hidden} gives a {'-'.join(map(str, sizes))} network with "
+            f"{n_weights:,} weights, above the limit of {MAX_WEIGHTS:,} "
+            "(backprop.config.MAX_WEIGHTS); use smaller hidden layers"
+        )
     return Network(
-        [n_in, *cfg.hidden, n_out],
+        sizes,
         activation=cfg.activation,
         output=cfg.output,
         loss=cfg.loss,
@@ -114,159 +434,3 @@ def build_network(cfg: TrainConfig, n_in: int, n_out: int) -> Network:
         leaky_slope=cfg.leaky_slope,
         rng=np.random.default_rng(cfg.seed),
     )
-
-
-#: TrainConfig fields that are keyword arguments of ``backprop.engine.train.Trainer``.
-TRAINER_FIELDS = (
-    "optimizer", "lr", "epochs", "batch_size", "momentum", "beta1", "beta2", "eps",
-    "schedule", "decay", "gamma", "step_size", "lr_min", "warmup", "l1", "l2",
-    "max_norm", "patience", "label_smoothing",
-)
-
-
-def trainer_settings(cfg: TrainConfig) -> dict:
-    """Keyword arguments of ``Trainer`` taken from ``cfg`` (augment and callbacks excluded)."""
-    return {name: getattr(cfg, name) for name in TRAINER_FIELDS}
-
-
-# --------------------------------------------------------------------------- TOML
-
-
-def _toml_value(value) -> str:
-    """One TOML value for a flat config: bool, int, float, str or a list of those."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if v != v:
-            return "nan"
-        if v in (float("inf"), float("-inf")):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} ({type(value).__name__}) to TOML")
-
-
-def to_toml(values: dict, header: str = "") -> str:
-    """Write a flat dict as TOML ``key = value`` lines.
-
-    TOML has no null, so a ``None`` value becomes a comment
-    (``# output = (default)``) and reading the file back leaves that setting at
-    its default, which is ``None`` for every such field of ``TrainConfig``.
-
-    Parameters
-    ----------
-    values : dict
-        Keys are bare TOML keys; values are bool, int, float, str, lists of
-        those, or None.
-    header : str
-        Comment lines put first (each prefixed with ``# ``).
-    """
-    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
-    for key, value in values.items():
-        if value is None:
-            lines.append(f"# {key} = (default)")
-        else:
-            lines.append(f"{key} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def read_toml(path) -> dict:
-    """Read a TOML file into a dict; errors name the file and the line."""
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"config file {path} does not exist; check the path given to --config"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc}); fix the file or drop --config") from exc
-
-
-#: Keys of a run's config.toml that are not settings (written for the record).
-RECORD_KEYS = ("backprop_version", "numpy_version", "python_version", "created")
-
-
-def config_from_file(path) -> dict:
-    """The TrainConfig fields set in a config file (record keys are dropped).
-
-    Unknown keys are an error naming the file; values are checked by
-    ``coerce_fields``.
-    """
-    values = read_toml(path)
-    for key in RECORD_KEYS:
-        values.pop(key, None)
-    nested = [k for k, v in values.items() if isinstance(v, dict)]
-    if nested:
-        raise ValueError(
-            f"{path}: tables [{nested[0]}] are not used; write every setting as a top-level "
-            "key = value line"
-        )
-    check_setting_names(values, str(path))
-    return coerce_fields(values, source=str(path))
-
-
-def _field_kind(f: dataclasses.Field) -> str:
-    t = str(f.type).replace(" ", "")
-    if t.startswith("list"):
-        return "list"
-    for kind in ("bool", "int", "float", "str"):
-        if t.startswith(kind):
-            return kind
-    return "str"
-
-
-def coerce_fields(values: dict, source: str = "settings") -> dict:
-    """Check and convert setting values to their field types (int → float allowed).
-
-    Raises ValueError naming ``source``, the setting, the value and the type
-    expected.
-    """
-    fields = {f.name: f for f in TrainConfig.fields()}
-    out = {}
-    for key, value in values.items():
-        f = fields.get(key)
-        if f is None:
-            raise ValueError(f"{source}: unknown setting {key!r}")
-        kind = _field_kind(f)
-        optional = "None" in str(f.type)
-        if value is None:
-            if not optional:
-                raise ValueError(f"{source}: setting {key!r} cannot be empty")
-            out[key] = None
-            continue
-        ok = True
-        if kind == "list":
-            if isinstance(value, int) and not isinstance(value, bool):
-                value = [value]
-            ok = isinstance(value, list) and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value
-            )
-        elif kind == "int":
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif kind == "float":
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            value = float(value) if ok else value
-        elif kind == "str":
-            ok = isinstance(value, str)
-        elif kind == "bool":
-            ok = isinstance(value, bool)
-        if not ok:
-            raise ValueError(
-                f"{source}: setting {key} = {value!r} should be "
-                f"{'a list of integers' if kind == 'list' else 'a ' + kind}"
-            )
-        out[key] = value
-    return out

@@ -2,7 +2,10 @@
 
 Readers (and a crash) see the old file or the new one, never half of one.
 Model files, ONNX exports, IDX files, run histories and reports are all
-written this way.
+written this way.  The temporary file is created mode 0600 (``mkstemp``); before
+the rename it gets the mode an ordinary ``open(path, "w")`` would give a new
+file, ``0o666 & ~umask`` (0644 under the usual umask 022), so these files are
+as readable as the plots and ``config.toml`` beside them.
 """
 
 from __future__ import annotations
@@ -10,9 +13,25 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and setting it back, under a lock)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: ``0o666 & ~umask``."""
+    return 0o666 & ~current_umask()
 
 
 @contextlib.contextmanager
@@ -35,6 +54,7 @@ def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
+            os.fchmod(f.fileno(), new_file_mode())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -1,7 +1,9 @@
 """Named training recipes for ``backprop train --preset NAME``.
 
-A preset is a dict of ``backprop.config.TrainConfig`` fields; it overrides the
-defaults, and a config file or explicit flags override it.  Some recipes are
+A preset is a dict of ``backprop.config.TrainConfig`` fields (checked against
+their declared types and ranges when used, and by ``tests/test_presets.py``); it
+overrides the defaults, and a config file or explicit flags override it.
+``backprop train`` without ``--preset`` uses :data:`DEFAULT_PRESET`.  Some recipes are
 tied to the size of the training set (a minibatch count, a λ over n, an
 epoch budget); :data:`DATASET_OVERRIDES` holds their values for the data sets
 of the registry and :func:`preset_settings` merges them.
@@ -81,6 +83,9 @@ Sources and what each preset reproduces
 """
 
 from __future__ import annotations
+
+#: The recipe ``backprop train`` starts from when no ``--preset`` is given.
+DEFAULT_PRESET = "best"
 
 #: Registry: name -> settings (TrainConfig field names).
 PRESETS: dict[str, dict] = {

@@ -95,7 +95,8 @@ def case_env(case_dir: Path, extra: dict[str, str] | None = None) -> dict[str, s
     h = case_dir / HARNESS_DIR
     _stand_ins(h / "bin", h / "gs-called")
     for d in ("home", "home/.cache", "data-cache", "tmp"):
-        (case_dir / d).mkdir(parents=True, exist_ok=True)
+        if not os.path.lexists(case_dir / d):  # a case may have put something else there
+            (case_dir / d).mkdir(parents=True)
     env = {
         "PATH": f"{h / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
         "HOME": str(case_dir / "home"),

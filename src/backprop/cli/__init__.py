@@ -4,12 +4,19 @@ Each sub-command module defines ``add_parser(subparsers)``, which registers its
 flags and sets ``func`` to its ``run(args) -> int``.  Heavy imports (matplotlib,
 Pillow, the data sets) happen inside ``run`` so that ``backprop --help`` and
 ``backprop explain`` start fast.
+
+Usage errors are one line on stderr with exit code 2, with a suggestion for
+a mistyped flag or command (``unknown flag --learning-rate; did you mean
+--lr?``); ``backprop`` alone lists the commands.  When stdout is closed early
+(``backprop evaluate MODEL | head -1``) the command ends quietly.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import difflib
+import os
+import re
 import sys
 
 from backprop import __version__
@@ -18,11 +25,48 @@ from backprop.errors import BackpropError
 #: Sub-commands, in the order ``backprop --help`` lists them.
 COMMANDS = [
     "train", "evaluate", "predict", "report", "gradcheck", "explain", "data", "serve", "export",
+    "tune",
 ]
 
 
+class UsageError(Exception):
+    """A command line argparse cannot read (raised instead of printing usage)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and suggestions for unknown flags and commands."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(self._suggest(message))
+
+    def _suggest(self, message: str) -> str:
+        m = re.match(r"unrecognized arguments: (.*)", message)
+        if m:
+            words = m.group(1).split()
+            flag = next((w for w in words if w.startswith("-")), words[0])
+            known = [s for a in self._actions for s in a.option_strings if s.startswith("--")]
+            for a in self._actions:  # flags of the sub-command given
+                if isinstance(a, argparse._SubParsersAction):
+                    for p in a.choices.values():
+                        known += [s for b in p._actions for s in b.option_strings]
+            from backprop.config import SETTINGS, suggest
+
+            name = flag.split("=")[0]
+            setting = suggest(name) if name.startswith("--") else None
+            close = ([SETTINGS[setting].flag] if setting else
+                     difflib.get_close_matches(name, known, n=1, cutoff=0.6))
+            hint = f"; did you mean {close[0]}?" if close else "; see --help"
+            return f"unknown flag {flag}{hint}"
+        m = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
+        if m:
+            close = difflib.get_close_matches(m.group(1), COMMANDS, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]}?" if close else f"commands: {', '.join(COMMANDS)}"
+            return f"unknown command {m.group(1)!r}; {hint}"
+        return message
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="backprop",
         description="A multi-layer neural network trained by backpropagation.",
     )
@@ -30,19 +74,48 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback on errors"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
-        module = importlib.import_module(f"backprop.cli.{name}")
+        module = __import__(f"backprop.cli.{name}", fromlist=["add_parser"])
         module.add_parser(sub)
     return parser
+
+
+def command_list(parser: argparse.ArgumentParser) -> str:
+    """``usage`` and one line per command with its help, for ``backprop`` alone."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    width = max(map(len, COMMANDS))
+    lines = [f"usage: backprop [--version] [--debug] COMMAND ...  (backprop {__version__})", "",
+             "commands:"]
+    lines += [f"  {c.dest:<{width}}  {c.help}" for c in sub._choices_actions]
+    lines += ["", "backprop COMMAND --help shows a command's flags."]
+    return "\n".join(lines)
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout was closed by the reader (``| head``): end without a message, like `cat`."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # so Python's exit flush of stdout cannot fail
+    return 141 if os.name == "posix" else 1  # 128 + SIGPIPE, what a shell reports for `cat`
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"backprop: error: {exc}", file=sys.stderr)
+        return 2
+    if args.command is None:
+        print(command_list(parser))
+        return 0
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except KeyboardInterrupt:
         print("backprop: interrupted", file=sys.stderr)
         return 130

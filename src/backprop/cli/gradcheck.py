@@ -6,6 +6,9 @@ import argparse
 
 #: Largest relative error that passes (float64, h = 1e-6).
 THRESHOLD = 1e-7
+#: Bounds of a check: samples in the batch, and weights in the network (float64).
+MAX_SAMPLES = 10_000
+MAX_WEIGHTS = 10_000_000
 
 
 def _sizes(text: str) -> list[int]:
@@ -42,7 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", default=None, help="loss (default: matches the output)")
     p.add_argument("--l1", type=float, default=0.0, help="L1 penalty")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty")
-    p.add_argument("--samples", type=int, default=10, help="random samples in the batch")
+    p.add_argument("--samples", type=int, default=10,
+                   help=f"random samples in the batch (1..{MAX_SAMPLES:,})")
     p.add_argument("--max-entries", type=int, default=50,
                    help="entries checked per array (0: all; slow for big layers)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, data and entries")
@@ -55,8 +59,17 @@ def run(args: argparse.Namespace) -> int:
     from backprop.engine.gradcheck import gradient_check
     from backprop.engine.network import Network
 
-    if args.samples < 1:
-        raise ValueError(f"--samples must be at least 1, got {args.samples}")
+    if not 1 <= args.samples <= MAX_SAMPLES:
+        raise ValueError(
+            f"--samples must be 1..{MAX_SAMPLES:,} (a gradient check needs a small batch), "
+            f"got {args.samples:,}"
+        )
+    weights = sum((a + 1) * b for a, b in zip(args.layers, args.layers[1:]))
+    if weights > MAX_WEIGHTS:
+        raise ValueError(
+            f"--layers {','.join(map(str, args.layers))} has {weights:,} weights; a gradient "
+            f"check takes at most {MAX_WEIGHTS:,}, use smaller layers"
+        )
     if args.max_entries < 0:
         raise ValueError(f"--max-entries must be ≥ 0 (0 checks all), got {args.max_entries}")
     net = Network(args.layers, activation=args.activation, output=args.output, loss=args.loss,

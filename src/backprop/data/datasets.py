@@ -42,8 +42,11 @@ import numpy as np
 from backprop.data import download as _download
 from backprop.data.idx import check_pair, read_idx
 from backprop.errors import DataError
+from backprop.limits import limit, over
 
-__all__ = ["DATASETS", "Dataset", "load_dataset", "load_idx_folder", "SAMPLE_DIR"]
+__all__ = [
+    "DATASETS", "Dataset", "classes_from_labels", "load_dataset", "load_idx_folder", "SAMPLE_DIR",
+]
 
 #: Folder of the bundled 5,000-digit MNIST sample.
 SAMPLE_DIR = Path(__file__).resolve().parent / "mnist_sample"
@@ -55,8 +58,6 @@ FASHION_NAMES = [
 ]
 #: KMNIST classes, romanised (the hiragana お き す つ な は ま や れ を).
 KMNIST_NAMES = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]
-
-_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm", ".tif", ".tiff"}
 
 
 @dataclass
@@ -124,6 +125,56 @@ class Dataset:
 # --------------------------------------------------------------------------- IDX
 
 
+def _is_idx_folder(folder: Path) -> bool:
+    stems = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+    return any(_find(folder, stem) for stem in stems)
+
+
+def classes_from_labels(
+    y: np.ndarray, y_test: np.ndarray | None, where: str
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Classes are the sorted distinct labels; return the labels as class indices and the names.
+
+    Labels that already are ``0..K-1`` pass through unchanged (names ``"0"``..);
+    otherwise each label becomes the index of its value among the distinct
+    values, so one absurd label (say 2**40) adds one class, not 2**40.
+
+    Parameters
+    ----------
+    y : ndarray, shape (N,)
+        Integer (int64) or string labels of the training split.
+    y_test : ndarray, shape (M,), or None
+        The test split's labels, of the same kind.
+    where : str
+        The file or folder, for messages.
+
+    Returns
+    -------
+    y, y_test : ndarray of int64
+        Class indices.
+    names : list of str
+        The distinct labels as text, sorted (numerically for integers).
+
+    Raises
+    ------
+    DataError
+        No labels, or more distinct labels than ``BACKPROP_MAX_CLASSES``.
+    """
+    both = y if y_test is None else np.concatenate([y, y_test])
+    if both.size == 0:
+        raise DataError(f"{where}: holds no items; give a data set with at least one item")
+    values = np.unique(both)
+    if len(values) > limit("BACKPROP_MAX_CLASSES"):
+        raise DataError(f"{where}: " + over(
+            "BACKPROP_MAX_CLASSES", "the labels hold", len(values), unit="distinct classes"))
+    names = [str(v) for v in values.tolist()]
+    if values.dtype.kind in "iu" and values[0] == 0 and values[-1] == len(values) - 1:
+        return y.astype(np.int64), None if y_test is None else y_test.astype(np.int64), names
+    index = np.searchsorted(values, y).astype(np.int64)
+    index_te = None if y_test is None else np.searchsorted(values, y_test).astype(np.int64)
+    return index, index_te, names
+
+
 def _find(folder: Path, stem: str) -> Path | None:
     """Find ``train-images-idx3-ubyte`` (or the dotted Kaggle spelling), plain or gzip."""
     head, _, tail = stem.partition("-idx")
@@ -188,8 +239,9 @@ def load_idx_folder(
     if "test_images" in files:
         X_te, y_te = _read_pair(files["test_images"], files["test_labels"], n, X_tr.shape[1:])
     if class_names is None:
-        top = int(max(y_tr.max(initial=0), y_te.max(initial=0) if y_te is not None else 0))
-        class_names = [str(i) for i in range(top + 1)]
+        y_tr, y_te, class_names = classes_from_labels(y_tr, y_te, str(folder))
+    elif len(y_tr) == 0:
+        raise DataError(f"{files['train_labels']}: holds no labels; the file is empty")
     shape = tuple(X_tr.shape[1:]) if X_tr.ndim >= 3 else None
     return Dataset(
         name=name or folder.name, X_train=X_tr, y_train=y_tr, X_test=X_te, y_test=y_te,
@@ -216,7 +268,8 @@ def _downloadable(name: str, class_names: list[str]) -> Callable[..., Dataset]:
             if files is None:
                 folder = _download._dataset_dir(name, cache_dir)
                 raise DataError(
-                    f"data set {name!r} is not in the cache folder {folder}; run "
+                    f"data set {name!r} is not in the cache folder {folder}, or a file there "
+                    f"is damaged (`backprop data verify {name}` tells which); run "
                     f"`backprop data fetch {name}`, copy the four files there, pass "
                     "--data-dir, or use --dataset mnist-sample (needs no network)"
                 )
@@ -313,208 +366,6 @@ DATASETS: dict[str, dict[str, Any]] = {
 }
 
 
-# --------------------------------------------------------------------------- user data
-
-
-def _labels_to_int(y: np.ndarray, where: str) -> tuple[np.ndarray, list[str] | None]:
-    """Integer labels pass through; strings become indices into their sorted set."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise DataError(f"{where}: labels must have shape (N,), found {y.shape}")
-    if y.dtype.kind in "iu":
-        if y.size and y.min() < 0:
-            raise DataError(f"{where}: negative label {int(y.min())}; labels must be 0..K-1")
-        return y.astype(np.int64), None
-    if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y)) or np.any(np.mod(y, 1) != 0) or (y.size and y.min() < 0):
-            raise DataError(f"{where}: float labels must be whole numbers 0..K-1")
-        return y.astype(np.int64), None
-    if y.dtype.kind in "US":
-        names, idx = np.unique(y.astype(str), return_inverse=True)
-        return idx.astype(np.int64), [str(n) for n in names]
-    raise DataError(f"{where}: labels of dtype {y.dtype} are not supported; use integers")
-
-
-def _load_npz(path: Path) -> Dataset:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except ValueError as exc:
-        raise DataError(
-            f"{path}: cannot read the .npz without pickle ({exc}); save plain numeric arrays"
-        ) from exc
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
-    if "X" not in arrays or "y" not in arrays:
-        raise DataError(
-            f"{path}: an .npz data file needs arrays 'X' and 'y' (and optionally 'X_test', "
-            f"'y_test', 'class_names'); it has {sorted(arrays)}"
-        )
-    if ("X_test" in arrays) != ("y_test" in arrays):
-        raise DataError(f"{path}: 'X_test' and 'y_test' must come together")
-    X = arrays["X"]
-    y, names = _labels_to_int(arrays["y"], f"{path} (y)")
-    if len(X) != len(y):
-        raise DataError(f"{path}: X has {len(X)} rows but y has {len(y)} labels")
-    X_te = y_te = None
-    if "X_test" in arrays:
-        X_te = arrays["X_test"]
-        y_raw = arrays["y_test"]
-        if names is not None:
-            lookup = {n: i for i, n in enumerate(names)}
-            unknown = sorted(set(y_raw.astype(str)) - set(lookup))
-            if unknown:
-                raise DataError(f"{path}: y_test has classes {unknown} that y lacks")
-            y_te = np.array([lookup[v] for v in y_raw.astype(str)], dtype=np.int64)
-        else:
-            y_te, _ = _labels_to_int(y_raw, f"{path} (y_test)")
-        if len(X_te) != len(y_te) or X_te.shape[1:] != X.shape[1:]:
-            raise DataError(
-                f"{path}: X_test {X_te.shape} and y_test {y_te.shape} must match each other "
-                f"and X's sample shape {X.shape[1:]}"
-            )
-    if "class_names" in arrays:
-        names = [str(n) for n in np.asarray(arrays["class_names"]).ravel()]
-    top = int(max(y.max(initial=0), y_te.max(initial=0) if y_te is not None else 0))
-    if names is None:
-        names = [str(i) for i in range(top + 1)]
-    if top >= len(names):
-        raise DataError(f"{path}: label {top} but only {len(names)} class names")
-    shape = tuple(X.shape[1:]) if X.ndim >= 3 else None
-    return Dataset(
-        name=path.stem, X_train=X, y_train=y, X_test=X_te, y_test=y_te, class_names=names,
-        image_shape=shape, source=str(path), files={"npz": path},
-    )
-
-
-def _load_csv(path: Path) -> Dataset:
-    with open(path, encoding="utf-8") as f:
-        first = f.readline()
-    if not first.strip():
-        raise DataError(f"{path}: the CSV file is empty")
-    try:
-        [float(v) for v in first.strip().split(",")]
-        skip = 0
-    except ValueError:
-        skip = 1  # a header row such as label,pixel0,pixel1,...
-    try:
-        data = np.loadtxt(path, delimiter=",", skiprows=skip, dtype=np.float64, ndmin=2)
-    except ValueError as exc:
-        raise DataError(
-            f"{path}: cannot parse as numbers ({exc}); expected the label in the first column "
-            "and one number per pixel after it, with at most one header row"
-        ) from exc
-    if data.shape[0] == 0 or data.shape[1] < 2:
-        raise DataError(
-            f"{path}: needs at least one row with a label and one feature, found {data.shape}"
-        )
-    y, _ = _labels_to_int(data[:, 0], f"{path} (first column)")
-    X = data[:, 1:]
-    if np.all(np.mod(X, 1) == 0) and X.min() >= 0 and X.max() <= 255:
-        X = X.astype(np.uint8)
-    D = X.shape[1]
-    side = int(round(D**0.5))
-    shape: tuple[int, ...] | None = None
-    if side * side == D and D >= 16:
-        X = X.reshape(-1, side, side)
-        shape = (side, side)
-    names = [str(i) for i in range(int(y.max()) + 1)]
-    return Dataset(
-        name=path.stem, X_train=X, y_train=y, X_test=None, y_test=None, class_names=names,
-        image_shape=shape, source=str(path), files={"csv": path},
-    )
-
-
-def _class_dirs(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def _read_image_classes(
-    root: Path, class_names: list[str] | None
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    from PIL import Image, UnidentifiedImageError
-
-    dirs = _class_dirs(root)
-    names = class_names or [d.name for d in dirs]
-    if class_names is not None:
-        extra = sorted({d.name for d in dirs} - set(class_names))
-        if extra:
-            raise DataError(f"{root}: class folders {extra} are not in the training classes")
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    size: tuple[int, int] | None = None
-    first: Path | None = None
-    for d in dirs:
-        label = names.index(d.name)
-        for f in sorted(d.iterdir()):
-            if f.suffix.lower() not in _IMAGE_SUFFIXES or not f.is_file():
-                continue
-            try:
-                with Image.open(f) as im:
-                    grey = im.convert("L")
-            except (UnidentifiedImageError, OSError) as exc:
-                raise DataError(f"{f}: not a readable image ({exc})") from exc
-            if size is None:
-                size, first = grey.size, f
-            elif grey.size != size:
-                raise DataError(
-                    f"{f}: image is {grey.size[0]}x{grey.size[1]} but {first} is "
-                    f"{size[0]}x{size[1]}; all images must have the same size, resize them"
-                )
-            images.append(np.asarray(grey, dtype=np.uint8))
-            labels.append(label)
-    if not images:
-        raise DataError(
-            f"{root}: no images found; expected one sub-folder per class holding "
-            f"{', '.join(sorted(_IMAGE_SUFFIXES))} files"
-        )
-    return np.stack(images), np.asarray(labels, dtype=np.int64), names
-
-
-def _load_image_folder(root: Path) -> Dataset:
-    subdirs = {d.name for d in _class_dirs(root)}
-    if {"train", "test"} <= subdirs:
-        X, y, names = _read_image_classes(root / "train", None)
-        X_te, y_te, _ = _read_image_classes(root / "test", names)
-        if X_te.shape[1:] != X.shape[1:]:
-            raise DataError(
-                f"{root / 'test'}: images are {X_te.shape[1:]} but train images are {X.shape[1:]}"
-            )
-    else:
-        X, y, names = _read_image_classes(root, None)
-        X_te = y_te = None
-    return Dataset(
-        name=root.name, X_train=X, y_train=y, X_test=X_te, y_test=y_te, class_names=names,
-        image_shape=tuple(X.shape[1:]), source=str(root), files={"folder": root},
-    )
-
-
-def _load_user(path: Path) -> Dataset:
-    if not path.exists():
-        raise DataError(
-            f"--data-dir {path} does not exist; give a folder of IDX files or of class "
-            "sub-folders, an .npz or a .csv file"
-        )
-    if path.is_file():
-        suffix = path.suffix.lower()
-        if suffix == ".npz":
-            return _load_npz(path)
-        if suffix == ".csv":
-            return _load_csv(path)
-        raise DataError(
-            f"{path}: unknown data file type {suffix!r}; use an .npz (X, y) or a .csv "
-            "(label first), or a folder"
-        )
-    if _find(path, "train-images-idx3-ubyte") or _find(path, "train-labels-idx1-ubyte"):
-        return load_idx_folder(path)
-    if _class_dirs(path):
-        return _load_image_folder(path)
-    raise DataError(
-        f"{path}: holds neither the MNIST-format files (train-images-idx3-ubyte[.gz], ...) "
-        "nor one sub-folder of images per class"
-    )
-
-
 def load_dataset(
     name: str | None = None,
     *,
@@ -552,7 +403,9 @@ def load_dataset(
     if name is not None and name not in DATASETS:
         raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
     if name is None:
-        return _load_user(Path(data_dir).expanduser())  # type: ignore[arg-type]
+        from backprop.data.userdata import load_user
+
+        return load_user(Path(data_dir).expanduser(), _is_idx_folder)  # type: ignore[arg-type]
     spec = DATASETS[name]
     if data_dir is not None and not spec["download"]:
         raise DataError(

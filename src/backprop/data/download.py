@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from backprop.errors import DataError
+from backprop.fileio import new_file_mode
+from backprop.limits import limit
 
 __all__ = ["DOWNLOADS", "FILE_ROLES", "cache_dir", "fetch", "verify", "sha256_file", "locate"]
 
@@ -124,6 +126,19 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def _status(path: Path, spec: dict[str, Any]) -> str:
+    """``"ok"``, ``"missing"`` or ``"damaged"`` (wrong hash, not a regular file, or too large).
+
+    A file larger than ``BACKPROP_MAX_DOWNLOAD_BYTES`` is damaged without being
+    read, so a huge or sparse file in the cache never costs minutes of hashing.
+    """
+    if not path.exists() and not path.is_symlink():
+        return "missing"
+    if not path.is_file() or path.stat().st_size > limit("BACKPROP_MAX_DOWNLOAD_BYTES"):
+        return "damaged"
+    return "ok" if sha256_file(path) in _accepted(spec, path.name) else "damaged"
+
+
 def _spec(name: str) -> dict[str, Any]:
     if name not in DOWNLOADS:
         raise DataError(
@@ -165,9 +180,7 @@ def locate(
     dirs += [Path(d) for d in (spec.get("known_dirs", []) if known_dirs is None else known_dirs)]
     for folder in dirs:
         paths = {role: folder / fname for role, fname in FILE_ROLES.items()}
-        if all(
-            p.is_file() and sha256_file(p) in _accepted(spec, p.name) for p in paths.values()
-        ):
+        if all(_status(p, spec) == "ok" for p in paths.values()):
             return paths
     return None
 
@@ -193,6 +206,10 @@ def _download_one(url: str, dest: Path, expected: str, timeout: float, progress:
             total = int(length) if length and length.isdigit() else None
             h = hashlib.sha256()
             got = 0
+            cap = limit("BACKPROP_MAX_DOWNLOAD_BYTES")
+            if total is not None and total > cap:
+                raise DataError(f"the server announces {total:,} bytes, over the limit of "
+                                f"{cap:,} (BACKPROP_MAX_DOWNLOAD_BYTES)")
             with _progress_bar(total, dest.name, progress) as bar:
                 while True:
                     try:
@@ -204,15 +221,19 @@ def _download_one(url: str, dest: Path, expected: str, timeout: float, progress:
                         ) from exc
                     if not chunk:
                         break
+                    got += len(chunk)
+                    if got > cap:
+                        raise DataError(f"more than {cap:,} bytes, the limit "
+                                        "(BACKPROP_MAX_DOWNLOAD_BYTES)")
                     out.write(chunk)
                     h.update(chunk)
-                    got += len(chunk)
                     bar.update(len(chunk))
             if total is not None and got != total:
                 raise OSError(f"connection cut after {got} of {total} bytes")
         digest = h.hexdigest()
         if digest != expected:
             raise DataError(f"sha256 mismatch: got {digest}, expected {expected}")
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, dest)
     finally:
         if tmp.exists():
@@ -286,11 +307,13 @@ def fetch(
         dest = folder / fname
         expected = spec["sha256"][fname]
         paths[role] = dest
-        if dest.is_file():
-            if sha256_file(dest) in _accepted(spec, fname):
-                continue
+        status = _status(dest, spec)
+        if status == "ok":
+            continue
+        if status == "damaged":
             print(
-                f"backprop: cached {dest} is damaged (sha256 mismatch); fetching it again",
+                f"backprop: cached {dest} is damaged (sha256 mismatch, too large or not a "
+                "regular file); fetching it again",
                 file=sys.stderr,
             )
         errors: list[tuple[str, str]] = []
@@ -326,11 +349,5 @@ def verify(
     result: dict[str, tuple[Path, str]] = {}
     for fname in FILE_ROLES.values():
         path = folder / fname
-        if not path.is_file():
-            status = "missing"
-        elif sha256_file(path) in _accepted(spec, fname):
-            status = "ok"
-        else:
-            status = "damaged"
-        result[fname] = (path, status)
+        result[fname] = (path, _status(path, spec))
     return result

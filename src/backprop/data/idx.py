@@ -22,6 +22,7 @@ and a multi-byte type two (the big-endian buffer and its native-order copy).
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -31,6 +32,7 @@ import numpy as np
 
 from backprop.errors import DataError
 from backprop.fileio import atomic_open
+from backprop.limits import RATIO_FLOOR, limit, over, size_words
 
 __all__ = ["TYPE_CODES", "read_idx", "read_idx_header", "write_idx", "check_pair"]
 
@@ -111,6 +113,8 @@ def read_idx_header(path: str | os.PathLike[str]) -> tuple[np.dtype, tuple[int, 
         The dimensions, e.g. ``(60000, 28, 28)``.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise DataError(f"{path}: not a regular file; give an IDX file (plain or .gz)")
     try:
         with _open(path) as f:
             return _parse_header(f, path)
@@ -121,8 +125,60 @@ def read_idx_header(path: str | os.PathLike[str]) -> tuple[np.dtype, tuple[int, 
                         "download or copy it again") from exc
 
 
+def _shape_words(shape: tuple[int, ...]) -> str:
+    """The shape as text, shortened when it has many dimensions."""
+    if len(shape) <= 6:
+        return str(shape)
+    return f"({', '.join(map(str, shape[:3]))}, ... {len(shape)} dimensions)"
+
+
+def _checked_size(path: Path, dtype: np.dtype, shape: tuple[int, ...], gz: bool) -> int:
+    """Bytes of data the header declares, after checking them against the limits and the file.
+
+    Runs before anything is allocated: the declared size must be at most
+    ``BACKPROP_MAX_DATA_BYTES``; a plain file must hold exactly the header and
+    that many bytes; a gzip file declaring more than 16 MiB may expand at most
+    ``BACKPROP_MAX_GZIP_RATIO`` times.
+    """
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+    if nbytes > limit("BACKPROP_MAX_DATA_BYTES"):
+        raise DataError(f"{path}: " + over(
+            "BACKPROP_MAX_DATA_BYTES",
+            f"the IDX header declares shape {_shape_words(shape)} of {dtype.name} =",
+            nbytes))
+    on_disk = path.stat().st_size
+    if not gz:
+        expected = 4 + 4 * len(shape) + nbytes
+        if on_disk < expected:
+            raise DataError(
+                f"{path}: truncated data: the header declares shape {shape} of {dtype.name} = "
+                f"{nbytes:,} bytes but the file holds only {on_disk - expected + nbytes:,}; "
+                "the file is incomplete, download or copy it again"
+            )
+        if on_disk > expected:
+            raise DataError(
+                f"{path}: {on_disk - expected:,} trailing bytes after the {nbytes:,} data bytes "
+                f"that the header's shape {shape} declares; the header or the file is wrong"
+            )
+    elif nbytes > RATIO_FLOOR and nbytes > limit("BACKPROP_MAX_GZIP_RATIO") * on_disk:
+        raise DataError(
+            f"{path}: {size_words(on_disk)} of gzip declare {size_words(nbytes)} of data, a "
+            f"compression ratio of {nbytes / max(on_disk, 1):,.0f}, over the limit of "
+            f"{limit('BACKPROP_MAX_GZIP_RATIO')} (a gzip bomb?); if the file is genuine, "
+            "raise BACKPROP_MAX_GZIP_RATIO"
+        )
+    return nbytes
+
+
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an IDX file into a NumPy array in native byte order.
+
+    The header is checked against the limits of :mod:`backprop.limits` and the
+    file's size before the output is allocated (see :func:`_checked_size`), and
+    never more than the declared bytes (plus one chunk, to detect trailing
+    data) are decompressed, so a gzip bomb costs at most one chunk of work
+    beyond what its header declares.
 
     Parameters
     ----------
@@ -140,18 +196,21 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     ------
     DataError
         Wrong magic, unknown type code, truncated header, fewer or more data
-        bytes than the dimensions declare, or a damaged/short gzip stream.
+        bytes than the dimensions declare, a declared size over the limits, a
+        damaged/short gzip stream, or not a regular file.
     FileNotFoundError
         The file does not exist.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(2, "IDX file not found", str(path))
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file; give an IDX file (plain or .gz)")
     try:
+        gz = _is_gzip(path)
         with _open(path) as f:
             dtype, shape = _parse_header(f, path)
-            count = int(np.prod(shape, dtype=np.int64))
-            nbytes = count * dtype.itemsize
+            nbytes = _checked_size(path, dtype, shape, gz)
             buf = np.empty(nbytes, dtype=np.uint8)
             view = memoryview(buf)
             got = 0
@@ -163,16 +222,14 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             if got != nbytes:
                 raise DataError(
                     f"{path}: truncated data: the header declares shape {shape} of "
-                    f"{dtype.name} = {nbytes} bytes but the file holds only {got}; "
+                    f"{dtype.name} = {nbytes:,} bytes but the file holds only {got:,}; "
                     "the file is incomplete, download or copy it again"
                 )
-            extra = f.read(_CHUNK)
+            extra = len(f.read(_CHUNK))
             if extra:
-                more = len(extra)
-                while chunk := f.read(_CHUNK):
-                    more += len(chunk)
+                more = f"{extra:,}" if extra < _CHUNK else f"at least {extra:,}"
                 raise DataError(
-                    f"{path}: {more} trailing bytes after the {nbytes} data bytes that the "
+                    f"{path}: {more} trailing bytes after the {nbytes:,} data bytes that the "
                     f"header's shape {shape} declares; the header or the file is wrong"
                 )
     except EOFError as exc:
@@ -184,6 +241,8 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(
             f"{path}: damaged gzip stream ({exc}); fetch or copy the file again"
         ) from exc
+    except PermissionError as exc:
+        raise DataError(f"{path}: cannot read the file (permission denied)") from exc
     data = buf.view(dtype).reshape(shape)
     if dtype.byteorder == ">":
         data = data.astype(dtype.newbyteorder("="))

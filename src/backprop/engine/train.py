@@ -5,6 +5,10 @@
 so that a run can be checkpointed between minibatches and resumed to exactly
 the weights an uninterrupted run would reach.
 
+The settings (learning rate, epochs, batch size, schedule, penalties, ...)
+are the "training" and "regularisation" fields of ``backprop.config.TrainConfig``,
+declared there once with their defaults and ranges.
+
 Every random draw (the shuffle of each epoch, dropout masks, augmentation)
 comes from ``net.rng``, so one seed gives the same run bit for bit.
 """
@@ -12,97 +16,27 @@ comes from ``net.rng``, so one seed gives the same run bit for bit.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from backprop.config import SETTINGS, TRAINER_GROUPS, TrainConfig
 from backprop.engine.fused import train_step_fused
+from backprop.engine.history import Callback, EpochPrinter, History
 from backprop.engine.network import Network
 from backprop.engine.optim import Optimizer, Schedule, get_optimizer
-from backprop.engine.regularization import apply_max_norm, check_coefficients
+from backprop.engine.regularization import apply_max_norm
 from backprop.engine.split import stratified_split
 from backprop.errors import TrainingDiverged
 
+__all__ = ["Callback", "EpochPrinter", "History", "Trainer", "fit", "split", "TRAINER_SETTINGS"]
+
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
-
-class Callback:
-    """Hooks called by ``Trainer.fit``; override the ones you need.
-
-    ``on_batch_end`` receives the running mean loss of the epoch so far;
-    ``on_epoch_end`` receives the epoch's history record (a dict), and may set
-    ``trainer.stop_training = True`` to end the run after that epoch (recorded
-    as ``history.stopped_early``).  Ready ones: ``backprop.callbacks``.
-    """
-
-    def on_train_begin(self, trainer: Trainer) -> None: ...
-
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None: ...
-
-    def on_batch_end(self, trainer: Trainer, batch: int, n_batches: int, loss: float) -> None: ...
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict) -> None: ...
-
-    def on_train_end(self, trainer: Trainer) -> None: ...
-
-
-class EpochPrinter(Callback):
-    """One line per epoch on ``stream`` (stdout): ``fit(..., verbose=True)``.
-
-    ``epoch 3/20  loss 0.1123  acc 0.9671  val_loss 0.1301  val_acc 0.9640  lr 0.1  0.02s``
-    """
-
-    def __init__(self, stream=None) -> None:
-        self.stream = stream
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict) -> None:
-        parts = [f"epoch {record['epoch']}/{trainer.epochs}"]
-        for key in ("loss", "acc", "val_loss", "val_acc"):
-            if record.get(key) is not None:
-                parts.append(f"{key} {record[key]:.4f}")
-        parts.append(f"lr {record['lr']:.4g}")
-        parts.append(f"{record['seconds']:.2f}s")
-        print("  ".join(parts), file=self.stream or sys.stdout, flush=True)
-
-
-@dataclass
-class History:
-    """Per-epoch records: epoch, loss, acc, val_loss, val_acc, lr, seconds.
-
-    ``loss``/``acc`` are means over the epoch's minibatches (with dropout and
-    augmentation as trained); ``val_*`` are measured after the epoch.
-    """
-
-    records: list[dict] = field(default_factory=list)
-    best_epoch: int | None = None
-    stopped_early: bool = False
-    interrupted: bool = False
-
-    def __getitem__(self, key: str) -> list:
-        return [r.get(key) for r in self.records]
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def to_dict(self) -> dict:
-        return {
-            "records": self.records,
-            "best_epoch": self.best_epoch,
-            "stopped_early": self.stopped_early,
-            "interrupted": self.interrupted,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> History:
-        return cls(
-            records=list(d.get("records", [])),
-            best_epoch=d.get("best_epoch"),
-            stopped_early=bool(d.get("stopped_early", False)),
-            interrupted=bool(d.get("interrupted", False)),
-        )
+#: The settings ``Trainer`` reads: names of ``TrainConfig`` fields.
+TRAINER_SETTINGS = tuple(s.name for s in SETTINGS.values() if s.group in TRAINER_GROUPS)
 
 
 def _as_targets(net: Network, y: np.ndarray, name: str) -> np.ndarray:
@@ -148,105 +82,79 @@ def _check_X(net: Network, X, name: str) -> np.ndarray:
     return X
 
 
+def _config(config: TrainConfig | None, settings: dict) -> TrainConfig:
+    """``config`` (default ``TrainConfig()``) with the keyword ``settings`` applied."""
+    unknown = sorted(set(settings) - set(TRAINER_SETTINGS))
+    if unknown:
+        raise TypeError(
+            f"Trainer got unknown setting(s) {', '.join(unknown)}; the trainer's settings are "
+            f"{', '.join(TRAINER_SETTINGS)}"
+        )
+    config = TrainConfig() if config is None else config
+    return config.updated("Trainer", **settings) if settings else config
+
+
 class Trainer:
     """Train a ``Network`` by minibatch backpropagation.
 
     Parameters
     ----------
     net : Network
-    optimizer : str or Optimizer, default "momentum"
-        "gd" (full batch), "sgd", "momentum", "nesterov" or "adam".
-    lr : float, default 0.1
-        Learning rate η (base rate of the schedule).
-    epochs : int, default 20
-    batch_size : int, default 128
-        Ignored by "gd", which uses the whole training set.
-    momentum : float, default 0.9
-        α of momentum and Nesterov.
-    beta1, beta2, eps : float
-        Adam's parameters (Kingma & Ba 2015).
-    schedule : str or Schedule, default "constant"
-        See ``backprop.engine.optim.Schedule``; ``decay``, ``gamma``, ``step_size``,
-        ``lr_min`` and ``warmup`` configure it.
-    l1, l2 : float, default 0
-        Regularisation (``backprop.engine.regularization``).
-    max_norm : float, optional
-        Cap on the norm of each unit's incoming weights.
-    patience : int, optional
-        Stop when the monitored loss (validation loss, else training loss) has
-        not improved for this many epochs, and restore the best weights.
-    restore_best : bool, default True
-        With a validation set, end with the weights of the best epoch.
+    config : TrainConfig, optional
+        The settings (``backprop.config``; default ``TrainConfig()``).  The
+        trainer reads the "training" and "regularisation" fields
+        (:data:`TRAINER_SETTINGS`: optimizer, lr, epochs, batch_size, the
+        schedule's, patience, restore_best, shuffle, l1, l2, max_norm,
+        label_smoothing) and ignores the others.
     augment : callable(X_batch, rng) -> X_batch, optional
         Applied to every training minibatch (never to validation data).
-    shuffle : bool, default True
-        Reshuffle the training set every epoch.
-    label_smoothing : float, default 0
-        Train on targets (1 - ε)y + ε/K instead of one-hot y (Szegedy et al.
-        2016); rows still sum to 1, so the softmax shortcut δ = a - y holds.
     callbacks : sequence of Callback
+    **settings
+        Any of :data:`TRAINER_SETTINGS` by name, over ``config``
+        (``Trainer(net, lr=0.1, epochs=5)``).  ``optimizer`` may also be an
+        ``Optimizer`` and ``schedule`` a ``Schedule`` instance.
+
+    Notes
+    -----
+    ``patience`` stops when the monitored loss (validation loss, else
+    training loss) has not improved for that many epochs; with a validation
+    set and ``restore_best``, training ends with the best epoch's weights.
+    ``label_smoothing`` ε trains on targets (1 - ε)y + ε/K (Szegedy et al.
+    2016); rows still sum to 1, so the softmax shortcut δ = a - y holds.
     """
 
     def __init__(
         self,
         net: Network,
-        optimizer: str | Optimizer = "momentum",
-        lr: float = 0.1,
-        epochs: int = 20,
-        batch_size: int = 128,
-        momentum: float = 0.9,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        schedule: str | Schedule = "constant",
-        decay: float = 0.0,
-        gamma: float = 0.5,
-        step_size: int = 10,
-        lr_min: float = 0.0,
-        warmup: int = 0,
-        l1: float = 0.0,
-        l2: float = 0.0,
-        max_norm: float | None = None,
-        patience: int | None = None,
-        restore_best: bool = True,
+        config: TrainConfig | None = None,
+        *,
         augment: Augment | None = None,
-        shuffle: bool = True,
-        label_smoothing: float = 0.0,
         callbacks: Sequence[Callback] = (),
+        **settings: Any,
     ) -> None:
-        if not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs must be an integer ≥ 1, got {epochs!r}")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer ≥ 1, got {batch_size!r}")
-        if patience is not None and (not isinstance(patience, int) or patience < 1):
-            raise ValueError(f"patience must be an integer ≥ 1 or None, got {patience!r}")
-        if max_norm is not None and not max_norm > 0:
-            raise ValueError(f"max_norm must be > 0 or None, got {max_norm!r}")
-        check_coefficients(l1, l2)
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
-        self.label_smoothing = float(label_smoothing)
+        optimizer = settings.pop("optimizer", None)
+        schedule = settings.pop("schedule", None)
+        for name, value in (("optimizer", optimizer), ("schedule", schedule)):
+            if isinstance(value, str):
+                settings[name] = value
+        cfg = self.config = _config(config, settings)
         self.net = net
-        self.optimizer_name = optimizer if isinstance(optimizer, str) else optimizer.name
-        self.optimizer = get_optimizer(
-            optimizer, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps
-        )
-        self.schedule = (
-            schedule
-            if isinstance(schedule, Schedule)
-            else Schedule(
-                schedule, lr=lr, epochs=epochs, decay=decay, gamma=gamma,
-                step_size=step_size, lr_min=lr_min, warmup=warmup,
+        if isinstance(optimizer, Optimizer):
+            self.optimizer_name, self.optimizer = optimizer.name, optimizer
+        else:
+            self.optimizer_name = cfg.optimizer
+            self.optimizer = get_optimizer(
+                cfg.optimizer, momentum=cfg.momentum, beta1=cfg.beta1, beta2=cfg.beta2, eps=cfg.eps
             )
+        self.schedule = schedule if isinstance(schedule, Schedule) else Schedule(
+            cfg.schedule, lr=cfg.lr, epochs=cfg.epochs, decay=cfg.decay, gamma=cfg.gamma,
+            step_size=cfg.step_size, lr_min=cfg.lr_min, warmup=cfg.warmup,
         )
-        self.epochs = epochs
-        self.batch_size = int(batch_size)
-        self.l1, self.l2 = float(l1), float(l2)
-        self.max_norm = max_norm
-        self.patience = patience
-        self.restore_best = restore_best
+        self.epochs, self.batch_size = cfg.epochs, cfg.batch_size
+        self.l1, self.l2, self.max_norm = cfg.l1, cfg.l2, cfg.max_norm
+        self.label_smoothing = cfg.label_smoothing
+        self.patience, self.restore_best, self.shuffle = cfg.patience, cfg.restore_best, cfg.shuffle
         self.augment = augment
-        self.shuffle = shuffle
         self.callbacks = list(callbacks)
         # resumable state
         self.history = History()
@@ -297,17 +205,8 @@ class Trainer:
         self.net.rng.bit_generator.state = state["rng"]
 
     # ------------------------------------------------------------------ loop
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> History:
-        """Train on X (N, n_in) and labels y (N,) or targets (N, n_out); return the history.
-
-        Continues from the trainer's state, so a second call after an
-        interruption (or after ``load_state_dict``) resumes the same run.
-        """
+    def _check_data(self, X, y, validation_data) -> tuple:
+        """X, one-hot (smoothed) targets Y, and the validation pair (or Nones), checked."""
         net = self.net
         X = _check_X(net, X, "X")
         Y = _as_targets(net, y, "y")
@@ -325,104 +224,127 @@ class Trainer:
                 raise ValueError(
                     f"validation X and y must have the same length, got {len(Xv)} and {len(Yv)}"
                 )
+        return X, Y, Xv, Yv
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> History:
+        """Train on X (N, n_in) and labels y (N,) or targets (N, n_out); return the history.
+
+        Continues from the trainer's state, so a second call after an
+        interruption (or after ``load_state_dict``) resumes the same run.
+        """
+        X, Y, Xv, Yv = self._check_data(X, y, validation_data)
         n = len(X)
         bs = n if self.optimizer_name == "gd" else min(self.batch_size, n)
-        n_batches = math.ceil(n / bs)
+        self.n_batches = math.ceil(n / bs)
         # Class of every row (argmax of its target), for the running accuracy
         labels = Y.argmax(axis=1) if Y.shape[1] > 1 else None
         # Minibatches are gathered into these two arrays, reused every step
-        X_buf = np.empty((bs, X.shape[1]), dtype=X.dtype)
-        Y_buf = np.empty((bs, Y.shape[1]), dtype=Y.dtype)
+        buffers = (np.empty((bs, X.shape[1]), dtype=X.dtype),
+                   np.empty((bs, Y.shape[1]), dtype=Y.dtype))
         self.stop_requested = False
         self.stop_training = False
         for cb in self.callbacks:
             cb.on_train_begin(self)
         while self.epoch < self.epochs:
-            epoch = self.epoch
-            lr = self.schedule(epoch)
+            epoch, lr = self.epoch, self.schedule(self.epoch)
             if self.batch == 0:
-                self.perm = net.rng.permutation(n) if self.shuffle else np.arange(n)
+                self.perm = self.net.rng.permutation(n) if self.shuffle else np.arange(n)
                 self.sums = [0.0, 0.0, 0]
                 self.epoch_seconds = 0.0
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self, epoch)
             start_time = time.perf_counter()
-            while self.batch < n_batches:
+            while self.batch < self.n_batches:
                 idx = self.perm[self.batch * bs : (self.batch + 1) * bs]
-                m = len(idx)
-                Xb = np.take(X, idx, axis=0, out=X_buf[:m], mode="clip")  # X[idx], no allocation
-                Yb = np.take(Y, idx, axis=0, out=Y_buf[:m], mode="clip")
-                if self.augment is not None:
-                    Xb = self.augment(Xb, net.rng)
-                a = net.forward(Xb, train=True, reuse=True)
-                with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-                    batch_loss = net.loss.value(a, Yb)
-                if not math.isfinite(batch_loss):
-                    raise TrainingDiverged(
-                        f"the loss became {batch_loss} at epoch {epoch + 1}, minibatch "
-                        f"{self.batch + 1}: training diverged; try a smaller learning rate "
-                        f"(e.g. lr={lr / 10:g}) or standardise the inputs"
-                    )
-                if labels is None:
-                    correct = _accuracy(a, Yb) * m
-                else:
-                    correct = np.count_nonzero(a.argmax(axis=1) == labels[idx])
-                # (10)-(17) and the update, fused (Network.backward + Optimizer.step, faster)
-                train_step_fused(net, self.optimizer, Yb, lr, self.l1, self.l2)
-                if self.max_norm is not None:
-                    for W in net.weights():
-                        apply_max_norm(W, self.max_norm)
-                self.sums[0] += batch_loss * m
-                self.sums[1] += correct
-                self.sums[2] += m
-                self.batch += 1
-                for cb in self.callbacks:
-                    cb.on_batch_end(self, self.batch, n_batches, self.sums[0] / self.sums[2])
-                if self.stop_requested and self.batch < n_batches:
+                self._step(X, Y, labels, idx, buffers, lr)
+                if self.stop_requested and self.batch < self.n_batches:
                     self.epoch_seconds += time.perf_counter() - start_time
                     self.history.interrupted = True
                     return self.history
             self.epoch_seconds += time.perf_counter() - start_time
-            record = {
-                "epoch": epoch + 1,
-                "loss": self.sums[0] / self.sums[2],
-                "acc": self.sums[1] / self.sums[2],
-                "lr": lr,
-            }
-            monitored = record["loss"]
-            if Xv is not None:
-                av = net.predict_proba(Xv)
-                record["val_loss"] = net.loss.value(av, Yv)
-                record["val_acc"] = _accuracy(av, Yv)
-                monitored = record["val_loss"]
-            record["seconds"] = self.epoch_seconds
-            self.history.records.append(record)
-            self.epoch += 1
-            self.batch = 0
-            if monitored < self.best_loss:
-                self.best_loss = monitored
-                self.history.best_epoch = epoch + 1
-                self.bad_epochs = 0
-                if Xv is not None and self.restore_best:
-                    self.best_params = net.get_params()
-            else:
-                self.bad_epochs += 1
-            for cb in self.callbacks:
-                cb.on_epoch_end(self, epoch, record)
-            if self.stop_training or (
-                self.patience is not None and self.bad_epochs >= self.patience
-            ):
-                self.history.stopped_early = True
+            if self._end_epoch(epoch, lr, Xv, Yv):
                 break
             if self.stop_requested and self.epoch < self.epochs:
                 self.history.interrupted = True
                 return self.history
         if self.best_params is not None and self.restore_best:
-            net.set_params(self.best_params)
+            self.net.set_params(self.best_params)
         self.history.interrupted = False
         for cb in self.callbacks:
             cb.on_train_end(self)
         return self.history
+
+    def _step(self, X, Y, labels, idx: np.ndarray, buffers: tuple, lr: float) -> None:
+        """One minibatch: forward, loss, backward (10)-(17), the update, the running sums."""
+        net, m = self.net, len(idx)
+        X_buf, Y_buf = buffers
+        Xb = np.take(X, idx, axis=0, out=X_buf[:m], mode="clip")  # X[idx], no allocation
+        Yb = np.take(Y, idx, axis=0, out=Y_buf[:m], mode="clip")
+        if self.augment is not None:
+            Xb = self.augment(Xb, net.rng)
+        a = net.forward(Xb, train=True, reuse=True)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            batch_loss = net.loss.value(a, Yb)
+        if not math.isfinite(batch_loss):
+            raise TrainingDiverged(
+                f"the loss became {batch_loss} at epoch {self.epoch + 1}, minibatch "
+                f"{self.batch + 1}: training diverged; try a smaller learning rate "
+                f"(e.g. lr={lr / 10:g}) or standardise the inputs"
+            )
+        if labels is None:
+            correct = _accuracy(a, Yb) * m
+        else:
+            correct = np.count_nonzero(a.argmax(axis=1) == labels[idx])
+        # (10)-(17) and the update, fused (Network.backward + Optimizer.step, faster)
+        train_step_fused(net, self.optimizer, Yb, lr, self.l1, self.l2)
+        if self.max_norm is not None:
+            for W in net.weights():
+                apply_max_norm(W, self.max_norm)
+        self.sums[0] += batch_loss * m
+        self.sums[1] += correct
+        self.sums[2] += m
+        self.batch += 1
+        for cb in self.callbacks:
+            cb.on_batch_end(self, self.batch, self.n_batches, self.sums[0] / self.sums[2])
+
+    def _end_epoch(self, epoch: int, lr: float, Xv, Yv) -> bool:
+        """Record the epoch, track the best weights, call back; True to stop early."""
+        net = self.net
+        record = {
+            "epoch": epoch + 1,
+            "loss": self.sums[0] / self.sums[2],
+            "acc": self.sums[1] / self.sums[2],
+            "lr": lr,
+        }
+        monitored = record["loss"]
+        if Xv is not None:
+            av = net.predict_proba(Xv)
+            record["val_loss"] = net.loss.value(av, Yv)
+            record["val_acc"] = _accuracy(av, Yv)
+            monitored = record["val_loss"]
+        record["seconds"] = self.epoch_seconds
+        self.history.records.append(record)
+        self.epoch += 1
+        self.batch = 0
+        if monitored < self.best_loss:
+            self.best_loss = monitored
+            self.history.best_epoch = epoch + 1
+            self.bad_epochs = 0
+            if Xv is not None and self.restore_best:
+                self.best_params = net.get_params()
+        else:
+            self.bad_epochs += 1
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch, record)
+        if self.stop_training or (self.patience is not None and self.bad_epochs >= self.patience):
+            self.history.stopped_early = True
+            return True
+        return False
 
 
 def fit(
@@ -439,7 +361,8 @@ def fit(
     ``validation_split`` holds out that fraction of X, y (stratified for
     integer labels, drawn with ``net.rng``) as the validation set.  ``verbose``
     prints one line per epoch to stdout (``EpochPrinter``).  The other keyword
-    arguments are ``Trainer``'s; ready callbacks are in ``backprop.callbacks``.
+    arguments are ``Trainer``'s (``config`` and the settings of
+    ``TRAINER_SETTINGS``); ready callbacks are in ``backprop.callbacks``.
 
     Examples
     --------

@@ -1,0 +1,143 @@
+"""Fit a recipe to the data it meets: training length, distortions, validation.
+
+A preset names what to train; how long, whether to distort the inputs and
+whether a validation set can be held out depend on the data, which the preset
+does not know.  :func:`adapt` settles those three from the data set's size
+and sample shape, and leaves every setting the user gave explicitly alone:
+
+- **Length.**  With ``updates`` set (a budget of minibatch updates) and
+  ``epochs`` not given, the run trains ``ceil(updates / batches per epoch)``
+  epochs, between :data:`MIN_EPOCHS` and :data:`MAX_EPOCHS`: 60,000 images in
+  minibatches of 128 get 120 epochs of 56,000 updates, 5,000 images 1,400.
+- **Distortions.**  Affine and elastic distortions (Simard et al. 2003) are
+  for images: they apply only where every sample is a 2-D greyscale image
+  with sides from :data:`MIN_SIDE` to :data:`MAX_SIDE` pixels (MNIST's 28×28).
+  scikit-learn's 8×8 digits, tables and XOR train undistorted.
+- **Validation.**  A validation fraction set by a preset is dropped when it
+  would hold out nothing of some class (XOR's four points).  ``patience``
+  needs a validation set: without one it would watch the training loss,
+  which is not a model choice, so that is refused.
+
+Each decision comes back as a sentence for the run to print, together with
+what the run selects its model on.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["MIN_EPOCHS", "MAX_EPOCHS", "MIN_SIDE", "MAX_SIDE", "adapt", "suits_distortions"]
+
+#: Fewest and most epochs an ``updates`` budget turns into.
+MIN_EPOCHS, MAX_EPOCHS = 20, 2000
+#: Side lengths (pixels) of the images the distortions are meant for.
+MIN_SIDE, MAX_SIDE = 16, 64
+
+
+def suits_distortions(image_shape) -> bool:
+    """Whether samples of ``image_shape`` are greyscale images the distortions suit.
+
+    Parameters
+    ----------
+    image_shape : tuple of int or None
+        Shape of one sample, ``(H, W)`` for a greyscale image.
+
+    Returns
+    -------
+    bool
+        True for 2-D shapes with both sides in [MIN_SIDE, MAX_SIDE].
+    """
+    if image_shape is None or len(image_shape) != 2:
+        return False
+    return all(MIN_SIDE <= int(s) <= MAX_SIDE for s in image_shape)
+
+
+def _shape_words(image_shape) -> str:
+    if image_shape is None or len(image_shape) < 2:
+        return "not images"
+    return "×".join(str(int(s)) for s in image_shape) + " images"
+
+
+def epochs_for(updates: int, n_train: int, batch_size: int, optimizer: str = "momentum") -> int:
+    """Epochs that make about ``updates`` minibatch updates of ``n_train`` samples.
+
+    Full-batch gradient descent (``optimizer="gd"``) makes one update per epoch.
+    """
+    per_epoch = 1 if optimizer == "gd" else math.ceil(n_train / min(batch_size, n_train))
+    return int(min(max(math.ceil(updates / per_epoch), MIN_EPOCHS), MAX_EPOCHS))
+
+
+def _n_validation(y: np.ndarray, fraction: float) -> int:
+    """Samples of the smallest class a stratified split of ``fraction`` holds out."""
+    _, counts = np.unique(np.asarray(y), return_counts=True)
+    return int(round(fraction * counts.min())) if len(counts) else 0
+
+
+def adapt(cfg, ds, given=()) -> tuple:
+    """The settings ``cfg`` adapted to the data set ``ds``, and what was decided.
+
+    Parameters
+    ----------
+    cfg : backprop.config.TrainConfig
+    ds : backprop.data.Dataset
+        Reads ``X_train``, ``y_train`` and ``image_shape``.
+    given : collection of str
+        Settings the user set explicitly (flags or a config file); they are
+        never changed.
+
+    Returns
+    -------
+    cfg : TrainConfig
+        A new config (``cfg`` itself when nothing changed).
+    notes : list of str
+        One sentence per decision, the last one saying what the model is
+        selected on.
+
+    Raises
+    ------
+    ValueError
+        ``patience`` without a validation set.
+    """
+    given = set(given)
+    changes: dict = {}
+    notes: list[str] = []
+    y = np.asarray(ds.y_train)
+    split = cfg.validation_split
+    if split and "validation_split" not in given and _n_validation(y, split) == 0:
+        notes.append(
+            f"no validation set: {len(y):,} training samples are too few to hold out "
+            f"{split:g} of every class"
+        )
+        changes["validation_split"] = split = 0.0
+    n_train = len(y) - (0 if not split else int(round(split * len(y))))
+    updates = getattr(cfg, "updates", None)
+    if updates and "epochs" not in given:
+        epochs = epochs_for(updates, n_train, cfg.batch_size, cfg.optimizer)
+        changes["epochs"] = epochs
+        notes.append(
+            f"{epochs:,} epochs: a budget of {updates:,} updates over {n_train:,} training "
+            f"samples in minibatches of {min(cfg.batch_size, n_train)}"
+        )
+    if (cfg.augment != "none" or cfg.flip) and not suits_distortions(ds.image_shape):
+        if "augment" not in given and "flip" not in given:
+            changes["augment"] = "none"
+            changes["flip"] = False
+            notes.append(
+                f"no distortions: the samples are {_shape_words(ds.image_shape)}, and the "
+                f"distortions are for greyscale images of {MIN_SIDE}-{MAX_SIDE} pixels a side"
+            )
+    if cfg.patience is not None and not split:
+        raise ValueError(
+            f"patience={cfg.patience} watches the validation loss, but this run has no "
+            "validation set; add --validation-split 0.1 or drop --patience"
+        )
+    if split:
+        notes.append("model: the epoch with the lowest validation loss")
+    else:
+        notes.append(
+            "model: the last epoch (no validation set: every training sample trains; "
+            "--validation-split 0.1 selects the epoch on held-out data)"
+        )
+    return (cfg.updated(**changes) if changes else cfg), notes

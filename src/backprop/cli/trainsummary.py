@@ -1,0 +1,92 @@
+"""The end of ``backprop train``: test accuracy, the model file, the report, the summary.
+
+A run whose model is no better than always answering the most common class
+(training diverged, e.g. ``--lr 50``) is saved like any other, but the
+summary says so on stderr and the exit code is 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from backprop.cli.runfolder import MODEL, RunFolder
+from backprop.config import TrainConfig
+
+#: Exit code of a run that finished but learned nothing (see :func:`learned_nothing`).
+NO_BETTER_THAN_CHANCE = 3
+
+
+def learned_nothing(history, y_train: np.ndarray) -> str | None:
+    """A warning when the final model is no better than guessing the most common class.
+
+    Compares the validation accuracy of the kept epoch (else the last
+    epoch's training accuracy) with the share of the most common class in
+    the training labels, plus one point.
+    """
+    if not len(history):
+        return None
+    kept = history.best_epoch if history.best_epoch else len(history)
+    record = history.records[min(kept, len(history)) - 1]
+    acc = record.get("val_acc")
+    if acc is None:
+        acc = history.records[-1]["acc"]
+    base = float(np.bincount(np.asarray(y_train, dtype=np.int64)).max() / len(y_train))
+    if acc > base + 0.01:
+        return None
+    return (
+        f"backprop: warning: the model is no better than always answering the most common "
+        f"class (accuracy {acc:.2%}, that class is {base:.2%} of the data): training "
+        f"diverged or did not learn; try a smaller --lr (this run: {record['lr']:g}) "
+        "or more epochs"
+    )
+
+
+def evaluate(data) -> tuple[dict, str]:
+    """Test-set accuracy of the trained network: (summary fields, one line)."""
+    ds = data.dataset
+    if ds.X_test is None or not len(ds.X_test):
+        return {}, "no test set"
+    pred = data.net.predict(data.preprocessor.transform(ds.X_test))
+    correct = int(np.sum(pred == ds.y_test))
+    acc = correct / len(ds.y_test)
+    return {"test_accuracy": acc}, f"test accuracy {acc:.2%} ({correct}/{len(ds.y_test)})"
+
+
+def finish(args: argparse.Namespace, cfg: TrainConfig, data, trainer, run: RunFolder) -> int:
+    """Save the model, write the report, print the summary; return the exit code."""
+    from backprop.model.modelfile import load
+
+    history = trainer.history
+    run.write_history(history)
+    summary = {"epochs_trained": len(history), "best_epoch": history.best_epoch,
+               "train_seconds": round(sum(r["seconds"] for r in history.records), 3)}
+    scores, test_line = evaluate(data)
+    run.save_model(data.net, **data.model_meta(cfg), **summary, **scores)
+    if not args.no_report:
+        from backprop.report import make_report
+
+        try:
+            make_report(run.path, net=load(run.path / MODEL), dataset=data.dataset)
+        except Exception as exc:  # the model is saved; a plotting problem must not lose it
+            if getattr(args, "debug", False):
+                raise
+            print(f"backprop: warning: the report failed ({exc}); the model is saved",
+                  file=sys.stderr)
+    n = len(history)
+    best_note = ""
+    if data.validation is not None and history.best_epoch and history.best_epoch != n:
+        best_note = f"  |  kept epoch {history.best_epoch} (lowest val_loss)"
+    print(
+        f"{test_line}  |  {n} epoch{'s' if n != 1 else ''} in {summary['train_seconds']:.1f}s"
+        f"{'  (stopped early)' if history.stopped_early else ''}{best_note}\n"
+        f"run folder: {run}  (model.npz{', report.html' if not args.no_report else ''})",
+        flush=True,
+    )
+    warning = learned_nothing(history, data.y)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+        return NO_BETTER_THAN_CHANCE
+    return 0

@@ -1,0 +1,402 @@
+"""Readers of the user's own data: ``.npz``, ``.csv`` and folders of images.
+
+``load_dataset(data_dir=PATH)`` comes here for anything but a folder of IDX
+files.  Every reader is bounded (:mod:`backprop.limits`): sizes are checked
+against what a file or folder declares before anything is allocated, and every
+refusal is a :class:`backprop.errors.DataError` naming the file, the number and
+the limit.
+
+* ``.npz``: arrays ``X`` (N, ...) and ``y`` (N,), optionally ``X_test``,
+  ``y_test`` and ``class_names``; read through the bounded zip reader, never
+  with pickle;
+* ``.csv``: UTF-8 text, the label first and one number per feature after it, an
+  optional header row;
+* a folder with one sub-folder per class of images (or ``train/`` and ``test/``
+  folders laid out that way), decoded by :func:`backprop.data.images.read_grey`
+  (raster formats only, a pixel limit).
+
+Classes: string labels and integer labels alike become the sorted distinct
+values (at most ``BACKPROP_MAX_CLASSES``), so one absurd label such as 10**9
+adds one class, not a billion.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from backprop.data.datasets import Dataset, classes_from_labels
+from backprop.errors import DataError
+from backprop.limits import limit, over, size_words
+
+__all__ = ["load_user", "load_npz", "load_csv", "load_image_folder"]
+
+_NUMERIC = "biuf"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _check_X(X: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """X must be a numeric array of shape (N, ...) with N >= 1 and finite values."""
+    if X.dtype.kind not in _NUMERIC:
+        raise DataError(
+            f"{path}: {key} holds {X.dtype} values; it must hold numbers (save it with "
+            ".astype(float) or as uint8 pixels)"
+        )
+    if X.ndim < 2:
+        raise DataError(
+            f"{path}: {key} has shape {X.shape}; it must be (N, features) or (N, height, "
+            "width), one row per item"
+        )
+    if X.shape[0] == 0 or X[0].size == 0:
+        raise DataError(f"{path}: {key} has shape {X.shape}, which holds no data")
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        raise DataError(f"{path}: {key} holds NaN or infinite values; clean or drop those rows")
+    if X.dtype.kind == "b":
+        X = X.astype(np.uint8)
+    return X
+
+
+def _labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """1-D labels as int64 (whole numbers) or str; anything else is refused."""
+    if y.ndim != 1:
+        raise DataError(f"{path}: {key} must have shape (N,), one label per item; found {y.shape}")
+    if y.dtype.kind in "iub":
+        return y.astype(np.int64)
+    if y.dtype.kind == "f":
+        ok = np.isfinite(y) & (np.abs(y) < 2.0**53)
+        if not ok.all() or np.any(np.mod(y, 1) != 0):
+            bad = y[~ok | (np.mod(np.where(ok, y, 0), 1) != 0)][0]
+            raise DataError(f"{path}: {key} holds the label {bad!r}; labels must be whole numbers")
+        return y.astype(np.int64)
+    if y.dtype.kind in "US":
+        return y.astype(str)
+    raise DataError(f"{path}: {key} holds {y.dtype} values; labels must be integers or strings")
+
+
+# --------------------------------------------------------------------------- npz
+
+
+def load_npz(path: Path) -> Dataset:
+    """Read an ``.npz`` data file (see the module docstring)."""
+    from backprop.data.npzread import read_data_npz
+
+    arrays = read_data_npz(path)
+    if "X" not in arrays or "y" not in arrays:
+        raise DataError(
+            f"{path}: an .npz data file needs arrays 'X' and 'y' (and optionally 'X_test', "
+            f"'y_test', 'class_names'); it has {sorted(arrays)}"
+        )
+    if ("X_test" in arrays) != ("y_test" in arrays):
+        raise DataError(f"{path}: 'X_test' and 'y_test' must come together")
+    X = _check_X(arrays["X"], path, "X")
+    y = _labels(arrays["y"], path, "y")
+    if len(X) != len(y):
+        raise DataError(f"{path}: X has {len(X):,} rows but y has {len(y):,} labels")
+    X_te = y_te = None
+    if "X_test" in arrays:
+        X_te = _check_X(arrays["X_test"], path, "X_test")
+        y_te = _labels(arrays["y_test"], path, "y_test")
+        if len(X_te) != len(y_te) or X_te.shape[1:] != X.shape[1:]:
+            raise DataError(
+                f"{path}: X_test {X_te.shape} and y_test {y_te.shape} must match each other "
+                f"and X's sample shape {X.shape[1:]}"
+            )
+        if (y.dtype.kind == "U") != (y_te.dtype.kind == "U"):
+            raise DataError(f"{path}: y and y_test must both be strings or both be numbers")
+    if "class_names" in arrays:
+        y, y_te, names = _named_classes(arrays["class_names"], y, y_te, path)
+    else:
+        y, y_te, names = classes_from_labels(y, y_te, str(path))
+    shape = tuple(X.shape[1:]) if X.ndim >= 3 else None
+    return Dataset(
+        name=path.stem, X_train=X, y_train=y, X_test=X_te, y_test=y_te, class_names=names,
+        image_shape=shape, source=str(path), files={"npz": path},
+    )
+
+
+def _named_classes(
+    raw: np.ndarray, y: np.ndarray, y_te: np.ndarray | None, path: Path
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Integer labels index the stored ``class_names``."""
+    if raw.dtype.kind not in "US" and raw.dtype.kind not in "iu":
+        raise DataError(f"{path}: class_names must be strings, found {raw.dtype}")
+    names = [str(n) for n in np.asarray(raw).ravel()]
+    if len(names) > limit("BACKPROP_MAX_CLASSES"):
+        raise DataError(f"{path}: " + over(
+            "BACKPROP_MAX_CLASSES", "class_names lists", len(names), unit="classes"))
+    if not names:
+        raise DataError(f"{path}: class_names is empty")
+    for key, labels in (("y", y), ("y_test", y_te)):
+        if labels is None:
+            continue
+        if labels.dtype.kind == "U":
+            raise DataError(f"{path}: with class_names, {key} must hold integer indices")
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo < 0 or hi >= len(names):
+            bad = lo if lo < 0 else hi
+            raise DataError(
+                f"{path}: {key} holds the label {bad} but class_names lists {len(names)} "
+                f"names (labels 0..{len(names) - 1})"
+            )
+    return y, y_te, names
+
+
+# --------------------------------------------------------------------------- csv
+
+
+def load_csv(path: Path) -> Dataset:
+    """Read a CSV data file: UTF-8, label first, numbers after it, one optional header row."""
+    size = path.stat().st_size
+    cap = limit("BACKPROP_MAX_DATA_BYTES") // 4
+    if size > cap:
+        raise DataError(
+            f"{path}: the CSV file is {size_words(size)}, over the limit of {size_words(cap)} "
+            "(a quarter of BACKPROP_MAX_DATA_BYTES); if that is genuine, raise "
+            "BACKPROP_MAX_DATA_BYTES"
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start:,}, "
+            f"line {line}); save the CSV as UTF-8"
+        ) from None
+    del raw
+    if "\0" in text:
+        at = text.index("\0")
+        raise DataError(
+            f"{path}: holds a NUL byte (line {text.count(chr(10), 0, at) + 1}); this is not a "
+            "text CSV file"
+        )
+    lines = text.splitlines()
+    del text
+    first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    if first is None:
+        raise DataError(f"{path}: the CSV file is empty; it needs a label and features per row")
+    try:
+        [float(v) for v in lines[first].split(",")]
+        skip = first
+    except ValueError:
+        skip = first + 1  # a header row such as label,pixel0,pixel1,...
+    if not any(ln.strip() for ln in lines[skip:]):
+        raise DataError(
+            f"{path}: needs at least one row with a label and one feature after the header"
+        )
+    try:
+        data = np.loadtxt(lines[skip:], delimiter=",", dtype=np.float64, ndmin=2)
+    except ValueError as exc:
+        raise DataError(
+            f"{path}: cannot parse as numbers ({_one_line(exc)}); expected the label in the "
+            "first column and one number per feature after it, with at most one header row"
+        ) from None
+    del lines
+    if data.shape[0] == 0 or data.shape[1] < 2:
+        raise DataError(
+            f"{path}: needs at least one row with a label and one feature, found "
+            f"{data.shape[0]} rows of {data.shape[1]} columns"
+        )
+    y = _labels(data[:, 0], path, "the first column (labels)")
+    X = _check_X(data[:, 1:], path, "the feature columns")
+    if np.all(np.mod(X, 1) == 0) and X.min() >= 0 and X.max() <= 255:
+        X = X.astype(np.uint8)
+    D = X.shape[1]
+    side = int(round(D**0.5))
+    shape: tuple[int, ...] | None = None
+    if side * side == D and D >= 16:
+        X = X.reshape(-1, side, side)
+        shape = (side, side)
+    y, _, names = classes_from_labels(y, None, str(path))
+    return Dataset(
+        name=path.stem, X_train=X, y_train=y, X_test=None, y_test=None, class_names=names,
+        image_shape=shape, source=str(path), files={"csv": path},
+    )
+
+
+# --------------------------------------------------------------------------- image folders
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _class_dirs(root: Path) -> list[Path]:
+    dirs = []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        if not _inside(entry, root):
+            raise DataError(
+                f"{entry}: the class folder is a link to {entry.resolve()}, outside {root}; "
+                "copy the images into the data folder"
+            )
+        dirs.append(entry)
+    if len(dirs) > limit("BACKPROP_MAX_CLASSES"):
+        raise DataError(f"{root}: " + over(
+            "BACKPROP_MAX_CLASSES", "holds", len(dirs), unit="class folders"))
+    return dirs
+
+
+class _Budget:
+    """Counts folder entries against ``BACKPROP_MAX_IMAGE_FILES`` and pixels against memory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.entries, self.bytes = root, 0, 0
+        self.max_entries = limit("BACKPROP_MAX_IMAGE_FILES")
+        self.max_bytes = limit("BACKPROP_MAX_DATA_BYTES")
+
+    def entry(self, folder: Path) -> None:
+        self.entries += 1
+        if self.entries > self.max_entries:
+            raise DataError(
+                f"{self.root}: holds more than {self.max_entries:,} files (counted up to "
+                f"{folder.name}/), the limit; if that is genuine, raise BACKPROP_MAX_IMAGE_FILES"
+            )
+
+    def image(self, f: Path, nbytes: int) -> None:
+        self.bytes += nbytes
+        if self.bytes > self.max_bytes:
+            raise DataError(f"{f}: " + over(
+                "BACKPROP_MAX_DATA_BYTES", "the images read so far take", self.bytes))
+
+
+def _grey_uint8(f: Path) -> np.ndarray:
+    try:
+        from backprop.data.images import read_grey
+    except ImportError:  # until the one image decoder lands
+        return _fallback_grey(f)
+    return np.round(read_grey(f) * 255.0).astype(np.uint8)
+
+
+def _fallback_grey(f: Path) -> np.ndarray:
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(f, formats=("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")) as im:
+                if im.size[0] * im.size[1] > 25_000_000:
+                    raise DataError(f"{f}: the image is {im.size} pixels, over the limit")
+                im.seek(0)
+                return np.asarray(im.convert("L"), dtype=np.uint8)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a damaged image
+        raise DataError(f"{f}: not a readable raster image ({_one_line(exc)})") from None
+
+
+def _read_image_classes(
+    root: Path, class_names: list[str] | None, budget: _Budget
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    from backprop.data.images import IMAGE_SUFFIXES
+
+    dirs = _class_dirs(root)
+    names = class_names or [d.name for d in dirs]
+    if class_names is not None:
+        extra = sorted({d.name for d in dirs} - set(class_names))
+        if extra:
+            raise DataError(f"{root}: class folders {extra} are not in the training classes")
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    first: Path | None = None
+    for d in dirs:
+        label = names.index(d.name)
+        with os.scandir(d) as it:
+            entries = []
+            for e in it:
+                budget.entry(d)
+                entries.append(Path(e.path))
+        for f in sorted(entries):
+            if f.name.startswith(".") or f.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            if not _inside(f, root):
+                raise DataError(
+                    f"{f}: the image is a link to {f.resolve()}, outside {root}; copy the "
+                    "image into the data folder"
+                )
+            if not f.is_file():
+                raise DataError(f"{f}: not a regular file; an image folder holds image files")
+            grey = _grey_uint8(f)
+            budget.image(f, grey.nbytes)
+            if first is None:
+                first = f
+            elif grey.shape != images[0].shape:
+                h, w = grey.shape
+                raise DataError(
+                    f"{f}: image is {w}x{h} but {first} is {images[0].shape[1]}x"
+                    f"{images[0].shape[0]}; all images must have the same size, resize them"
+                )
+            images.append(grey)
+            labels.append(label)
+    if not images:
+        raise DataError(
+            f"{root}: no images found; expected one sub-folder per class holding "
+            f"{', '.join(sorted(IMAGE_SUFFIXES))} files"
+        )
+    return np.stack(images), np.asarray(labels, dtype=np.int64), names
+
+
+def load_image_folder(root: Path) -> Dataset:
+    """Read a folder of class sub-folders (or ``train/`` and ``test/`` laid out that way)."""
+    budget = _Budget(root)
+    subdirs = {d.name for d in _class_dirs(root)}
+    if {"train", "test"} <= subdirs:
+        X, y, names = _read_image_classes(root / "train", None, budget)
+        X_te, y_te, _ = _read_image_classes(root / "test", names, budget)
+        if X_te.shape[1:] != X.shape[1:]:
+            raise DataError(
+                f"{root / 'test'}: images are {X_te.shape[1:]} but train images are {X.shape[1:]}"
+            )
+    else:
+        X, y, names = _read_image_classes(root, None, budget)
+        X_te = y_te = None
+    return Dataset(
+        name=root.name, X_train=X, y_train=y, X_test=X_te, y_test=y_te, class_names=names,
+        image_shape=tuple(X.shape[1:]), source=str(root), files={"folder": root},
+    )
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def load_user(path: Path, find_idx) -> Dataset:
+    """Pick the reader for ``--data-dir PATH`` (``find_idx(folder)`` tells an IDX folder)."""
+    from backprop.data.datasets import load_idx_folder
+
+    if not path.exists():
+        raise DataError(
+            f"--data-dir {path} does not exist; give a folder of IDX files or of class "
+            "sub-folders, an .npz or a .csv file"
+        )
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            return load_npz(path)
+        if suffix == ".csv":
+            return load_csv(path)
+        raise DataError(
+            f"{path}: unknown data file type {suffix!r}; use an .npz (X, y) or a .csv "
+            "(label first), or a folder"
+        )
+    if not path.is_dir():
+        raise DataError(f"--data-dir {path} is neither a file nor a folder")
+    if find_idx(path):
+        return load_idx_folder(path)
+    if _class_dirs(path):
+        return load_image_folder(path)
+    raise DataError(
+        f"{path}: holds neither the MNIST-format files (train-images-idx3-ubyte[.gz], ...) "
+        "nor one sub-folder of images per class"
+    )

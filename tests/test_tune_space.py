@@ -1,0 +1,119 @@
+"""The search space of ``backprop tune``: defaults, the TOML file, and what a trial trains."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+pytest.importorskip("optuna")
+
+from backprop.cli.tune import parse_duration  # noqa: E402
+from backprop.config import TrainConfig  # noqa: E402
+from backprop.presets import preset_settings  # noqa: E402
+from backprop.tune.space import (  # noqa: E402
+    baseline_params,
+    default_space,
+    parse_space,
+    read_space,
+    trial_settings,
+)
+
+SAMPLE = ("mnist-sample", 4000, (28, 28))
+
+
+def test_duration_forms():
+    assert parse_duration("600") == 600
+    assert parse_duration("90s") == 90
+    assert parse_duration("10m") == 600
+    assert parse_duration("1h30m") == 5400
+    for bad in ("", "10 minutes", "m10", "-5", "0", "10x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_duration(bad)
+
+
+def test_default_space_covers_the_default_recipe_on_the_sample():
+    """Trial 0 of a default study is exactly what ``backprop train --dataset mnist-sample`` runs."""
+    space = default_space(*SAMPLE)
+    params = baseline_params(space, "mnist-sample", (28, 28))
+    assert params is not None
+    settings = trial_settings(space, params, {"dataset": "mnist-sample", "data_dir": None},
+                              (28, 28))
+    recipe = {**TrainConfig().to_dict(), **preset_settings("best", "mnist-sample")}
+    for key in ("hidden", "lr", "dropout", "epochs", "augment", "rotate", "scale_range", "shear",
+                "shift", "schedule", "optimizer", "batch_size"):
+        assert settings[key] == pytest.approx(recipe[key]), key
+
+
+def test_derived_parameters_map_onto_settings():
+    space = default_space(*SAMPLE)
+    params = {"units": 300, "depth": 2, "lr": 0.1, "dropout": 0.2, "epochs": 30,
+              "augment_strength": 0.5}
+    s = trial_settings(space, params, {"dataset": "mnist-sample", "data_dir": None}, (28, 28))
+    assert s["hidden"] == [300, 300]
+    assert (s["augment"], s["rotate"], s["scale_range"], s["shear"], s["shift"]) == (
+        "affine", 5.0, 0.05, 5.0, 1.0)
+    s = trial_settings(space, {**params, "augment_strength": 0.0},
+                       {"dataset": "mnist-sample", "data_dir": None}, (28, 28))
+    assert s["augment"] == "none"
+    # an 8 x 8 image shifts 8/28 as far
+    s = trial_settings(space, params, {"dataset": "digits", "data_dir": None}, (8, 8))
+    assert s["shift"] == pytest.approx(1.0 * 8 / 28)
+    TrainConfig.from_dict(s)  # every key is a setting
+
+
+def test_a_space_file_overrides_the_defaults(tmp_path):
+    path = tmp_path / "space.toml"
+    path.write_text(
+        '[study]\nseed = 3\n[pruner]\nkind = "none"\n[base]\npreset = "none"\nbatch_size = 32\n'
+        '[params]\nlr = { type = "float", low = 0.01, high = 0.1, log = true }\n'
+        'activation = { type = "categorical", choices = ["relu", "tanh"] }\n',
+        encoding="utf-8",
+    )
+    space = read_space(path, default_space(*SAMPLE))
+    assert set(space.params) == {"lr", "activation"}  # [params] replaces the default set
+    assert space.study["seed"] == 3 and space.study["validation"] == 0.2  # keys merge one by one
+    assert space.pruner["kind"] == "none" and space.preset == "none"
+    assert space.base == {"batch_size": 32}
+    dist = space.distributions()
+    assert dist["lr"].log and dist["activation"].choices == ("relu", "tanh")
+    # the tune folder's space.toml reads back to the same space
+    again = parse_space(space.to_toml_dict(), default_space(*SAMPLE), "space.toml")
+    assert again.to_toml_dict() == space.to_toml_dict()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[params]\nlrr = { type = \"float\", low = 0.1, high = 1.0 }\n", "lrr"),
+        ("[params]\nlr = { type = \"float\", low = 1.0, high = 0.1 }\n", "swap"),
+        ("[params]\nlr = { type = \"float\", low = 0.0, high = 0.1, log = true }\n", "low > 0"),
+        ("[params]\nepochs = { type = \"float\", low = 1, high = 9 }\n", "int"),
+        ("[params]\nactivation = { type = \"categorical\", choices = [\"relu\", 3] }\n",
+         "activation"),
+        ("[study]\nvalidation = 0.0\n", "never the test set"),
+        ("[study]\nseeds = 1\n", "seeds"),
+        ("[pruner]\nkind = \"hyper\"\n", "median or none"),
+        ("[base]\npreset = \"fastest\"\n", "fastest"),
+        ("[base]\nlearning_rate = 0.1\n", "learning_rate"),
+        ("[tables]\n", "tables"),
+        ("lr = 0.1\n", "lr"),
+        ("[params\n", "not valid"),
+    ],
+)
+def test_bad_space_files_name_the_file_and_the_fix(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        read_space(path, default_space(*SAMPLE))
+    assert str(path) in str(info.value)
+    assert message in str(info.value)
+
+
+def test_space_file_size_is_bounded(tmp_path):
+    path = tmp_path / "huge.toml"
+    path.write_bytes(b"# " + b"x" * (300 * 1024) + b"\n")
+    with pytest.raises(ValueError, match="larger than"):
+        read_space(path, default_space(*SAMPLE))
+    with pytest.raises(FileNotFoundError, match="--space"):
+        read_space(tmp_path / "missing.toml", default_space(*SAMPLE))

@@ -186,3 +186,14 @@ def test_evaluate_into_head_ends_quietly(tmp_path, small_npz):
     r = subprocess.run(f"{sys.executable} -m backprop evaluate {run / 'model.npz'} | head -1",
                        shell=True, capture_output=True, text=True, timeout=120)
     assert r.stdout.startswith("accuracy") and r.stderr == "", r.stderr
+
+
+def test_report_takes_the_model_file_or_its_folder(tmp_path, small_npz, capsys):
+    run = tmp_path / "run"
+    assert main(small(small_npz, "--epochs", "1", "--out", str(run))) == 0
+    assert not (run / "report.html").exists()  # --no-report
+    assert main(["report", str(run / "model.npz")]) == 0
+    assert f"wrote {run / 'report.html'}" in capsys.readouterr().out
+    assert (run / "report.html").is_file() and (run / "curves.png").is_file()
+    (run / "report.html").unlink()
+    assert main(["report", str(run)]) == 0 and (run / "report.html").is_file()

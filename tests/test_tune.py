@@ -26,7 +26,7 @@ optuna = pytest.importorskip("optuna")
 pytest.importorskip("distributed")
 pytest.importorskip("optuna_integration")
 
-from backprop.config import config_from_file  # noqa: E402
+from backprop.configfile import config_from_file  # noqa: E402
 from backprop.model.modelfile import read_metadata  # noqa: E402
 from backprop.tune.study import STUDY_NAME  # noqa: E402
 

@@ -29,6 +29,9 @@ from backprop.engine.network import Network
 from backprop.engine.optim import Optimizer, Schedule, get_optimizer
 from backprop.engine.regularization import apply_max_norm
 from backprop.engine.split import stratified_split
+from backprop.engine.targets import accuracy as _accuracy
+from backprop.engine.targets import as_targets as _as_targets
+from backprop.engine.targets import check_X as _check_X
 from backprop.errors import TrainingDiverged
 
 __all__ = ["Callback", "EpochPrinter", "History", "Trainer", "fit", "split", "TRAINER_SETTINGS"]
@@ -37,49 +40,6 @@ Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 #: The settings ``Trainer`` reads: names of ``TrainConfig`` fields.
 TRAINER_SETTINGS = tuple(s.name for s in SETTINGS.values() if s.group in TRAINER_GROUPS)
-
-
-def _as_targets(net: Network, y: np.ndarray, name: str) -> np.ndarray:
-    """Integer labels (N,) -> one-hot (N, K); (N, K) targets are passed through."""
-    y = np.asarray(y)
-    k = net.sizes[-1]
-    if y.ndim == 1:
-        if not np.issubdtype(y.dtype, np.integer):
-            if np.any(np.mod(y, 1) != 0):
-                raise ValueError(f"{name} holds non-integer labels; give class indices or (N, {k})")
-            y = y.astype(np.int64)
-        if k == 1:
-            bad = (y < 0) | (y > 1)
-            if np.any(bad):
-                raise ValueError(f"{name} must hold 0/1 labels for a single output unit")
-            return y.reshape(-1, 1).astype(net.dtype)
-        if y.size and (y.min() < 0 or y.max() >= k):
-            raise ValueError(
-                f"{name} holds labels from {y.min()} to {y.max()} but the network has {k} "
-                f"outputs; labels must be in 0..{k - 1}"
-            )
-        Y = np.zeros((len(y), k), dtype=net.dtype)
-        Y[np.arange(len(y)), y] = 1
-        return Y
-    if y.ndim == 2 and y.shape[1] == k:
-        return y.astype(net.dtype, copy=False)
-    raise ValueError(f"{name} must have shape (N,) labels or (N, {k}) targets, got {y.shape}")
-
-
-def _accuracy(a: np.ndarray, Y: np.ndarray) -> float:
-    if a.shape[1] == 1:
-        return float(np.mean((a[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
-    return float(np.mean(a.argmax(axis=1) == Y.argmax(axis=1)))
-
-
-def _check_X(net: Network, X, name: str) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[1] != net.sizes[0]:
-        raise ValueError(f"{name} must have shape (N, {net.sizes[0]}), got {X.shape}")
-    X = X.astype(net.dtype, copy=False)
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contains NaN or infinite values; clean or impute them first")
-    return X
 
 
 def _config(config: TrainConfig | None, settings: dict) -> TrainConfig:

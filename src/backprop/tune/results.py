@@ -124,7 +124,8 @@ def best_settings(study) -> tuple[dict, object]:
 
 def write_best_toml(study, tune_dir: Path) -> Path:
     """Write ``best.toml``, every setting of the best trial, for ``backprop train --config``."""
-    from backprop.config import TrainConfig, to_toml
+    from backprop.config import TrainConfig
+    from backprop.configfile import to_toml
 
     settings, best = best_settings(study)
     cfg = TrainConfig.from_dict(settings, "best trial")

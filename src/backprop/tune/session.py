@@ -47,7 +47,7 @@ class TuneOptions:
 
 
 def _read_toml(path: Path) -> dict:
-    from backprop.config import read_toml
+    from backprop.configfile import read_toml
 
     return read_toml(path)
 
@@ -111,7 +111,7 @@ def _split(ds, space: SearchSpace):
 
 def prepare(opts: TuneOptions):
     """The tune folder, the data set, the search space and the data settings of the trials."""
-    from backprop.config import to_toml
+    from backprop.configfile import to_toml
 
     if opts.resume is not None:
         tune_dir, data, space_tables = _resume_inputs(opts)
@@ -146,7 +146,7 @@ def prepare(opts: TuneOptions):
 
 
 def _inline(entry: dict) -> str:
-    from backprop.config import _toml_value
+    from backprop.configfile import _toml_value
 
     return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in entry.items()) + " }"
 

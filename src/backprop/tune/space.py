@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backprop.config import TrainConfig, _field_kind, coerce_fields
+from backprop.config import SETTINGS, TrainConfig, check_values
 
 #: Parameters that are not ``TrainConfig`` fields but map onto some.
 DERIVED = ("units", "depth", "augment_strength")
@@ -169,8 +169,7 @@ def _parse_param(name: str, spec: Any, source: str) -> Param:
             f"{source}: [params] {name} = {spec!r} should be an inline table such as "
             f'{{ type = "float", low = 0.01, high = 0.3, log = true }}'
         )
-    fields = {f.name: f for f in TrainConfig.fields()}
-    if name not in DERIVED and name not in fields:
+    if name not in DERIVED and name not in SETTINGS:
         raise ValueError(
             f"{source}: [params] {name} is neither a backprop train setting nor one of "
             f"{', '.join(DERIVED)}; check the spelling (settings are listed by "
@@ -194,9 +193,9 @@ def _parse_param(name: str, spec: Any, source: str) -> Param:
             raise ValueError(
                 f"{source}: [params] {name} needs choices = [...] with 1 to 1000 values"
             )
-        if name in fields:  # check every choice is a valid value of the setting
+        if name in SETTINGS:  # check every choice is a valid value of the setting
             for choice in choices:
-                coerce_fields({name: choice}, f"{source}: [params] {name}")
+                check_values({name: choice}, f"{source}: [params] {name}")
         return Param(name, kind, choices=tuple(choices))
     return _parse_range(name, kind, spec, source)
 
@@ -215,14 +214,15 @@ def _parse_range(name: str, kind: str, spec: dict, source: str) -> Param:
         raise ValueError(f"{source}: [params] {name} low = {low} is above high = {high}; swap them")
     if log and low <= 0:
         raise ValueError(f"{source}: [params] {name} log = true needs low > 0, got {low}")
-    fields = {f.name: f for f in TrainConfig.fields()}
-    if name in fields:
-        expected = _field_kind(fields[name])
+    if name in SETTINGS:
+        expected = SETTINGS[name].kind
         if expected == "int" and kind != "int" or expected in ("str", "bool", "list"):
             wanted = "int" if expected == "int" else "categorical"
             raise ValueError(
                 f'{source}: [params] {name} is a {expected} setting; give it type = "{wanted}"'
             )
+        for bound in (low, high):  # both ends must be values the setting allows
+            SETTINGS[name].check(bound, f"{source}: [params] {name}")
     if name in ("units", "depth", "epochs") and (kind != "int" or low < 1):
         raise ValueError(f"{source}: [params] {name} must be type = \"int\" with low >= 1")
     return Param(name, kind, low, high, log=log)
@@ -291,20 +291,13 @@ def parse_space(data: dict, default: SearchSpace, source: str) -> SearchSpace:
             f"{source}: [base] preset = {preset!r}; choose one of {', '.join(sorted(PRESETS))} "
             "or none"
         )
-    base = {**default.base, **coerce_fields(_checked_names(base, source), f"{source}: [base]")}
+    base = {**default.base, **check_values(base, f"{source}: [base]")}
     params = default.params
     if "params" in data:
         if not isinstance(data["params"], dict) or not data["params"]:
             raise ValueError(f"{source}: [params] must list at least one parameter")
         params = {n: _parse_param(n, s, source) for n, s in data["params"].items()}
     return SearchSpace(params=params, base=base, preset=preset, study=study, pruner=pruner)
-
-
-def _checked_names(values: dict, source: str) -> dict:
-    from backprop.config import check_setting_names
-
-    check_setting_names(values, f"{source}: [base]")
-    return values
 
 
 def read_space(path: str | Path, default: SearchSpace) -> SearchSpace:
@@ -356,7 +349,7 @@ def trial_settings(space: SearchSpace, params: dict, dataset_values: dict,
     values.update(space.base)
     values.update(dataset_values)
     rest = {k: v for k, v in params.items() if k not in DERIVED}
-    values.update(coerce_fields(rest, "trial parameters"))
+    values.update(check_values(rest, "trial parameters"))
     if "units" in params or "depth" in params:
         current = values.get("hidden", TrainConfig().hidden) or [TrainConfig().hidden[0]]
         units = int(params.get("units", current[0]))

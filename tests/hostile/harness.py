@@ -9,6 +9,7 @@ Every catalogue case runs ``python -m backprop ...`` in a subprocess of its own:
   inside the case folder, so whatever it writes lands where the case can see it;
 * with stand-in ``gs`` (Ghostscript) programs first on ``PATH`` that record
   their call, so "nothing executed" is checked, not assumed;
+* with HTTP(S) proxies set to a closed local port, so nothing is downloaded;
 * with ``PYTHONPATH`` set to the ``src/`` of the checkout under test.
 
 Typical use, through the ``case`` fixture of ``conftest.py``::
@@ -112,6 +113,10 @@ def case_env(case_dir: Path, extra: dict[str, str] | None = None) -> dict[str, s
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        # no network: every HTTP(S) request goes to a closed local port and fails at once
+        "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+        "no_proxy": "", "NO_PROXY": "",
     }
     env.update(extra or {})
     return env

@@ -144,20 +144,18 @@ def _earlier_run(frozen) -> dict | None:
 
 def _train(settings: dict, data: TrialData, reporter: Reporter) -> tuple[Any, float]:
     """Train one trial's settings; return (history, seconds)."""
-    from backprop.cli.train import make_augment
     from backprop.config import TrainConfig, build_network
     from backprop.data import Preprocessor
+    from backprop.data.augment import make_augment
     from backprop.engine.train import Trainer
 
-    cfg = TrainConfig.from_dict(settings, "trial settings")
-    dtype = cfg.dtype if cfg.dtype in ("float32", "float64") else "float32"
-    pre = Preprocessor(scale=cfg.scale, dtype=dtype).fit(data.X)
+    # the score is the last epoch's, the weights backprop train keeps without validation
+    cfg = TrainConfig.from_dict({**settings, "restore_best": False}, "trial settings")
+    pre = Preprocessor(scale=cfg.scale, dtype=cfg.dtype).fit(data.X)
     X, Xv = pre.transform(data.X), pre.transform(data.Xv)
     net = build_network(cfg, X.shape[1], data.n_classes)
-    trainer = Trainer(
-        net, cfg, augment=make_augment(cfg, data.image_shape),
-        restore_best=False, callbacks=[reporter],
-    )
+    trainer = Trainer(net, cfg, augment=make_augment(cfg, data.image_shape),
+                      callbacks=[reporter])
     start = time.perf_counter()
     history = trainer.fit(X, data.y, (Xv, data.yv))
     return history, time.perf_counter() - start

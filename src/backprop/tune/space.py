@@ -169,8 +169,7 @@ def _parse_param(name: str, spec: Any, source: str) -> Param:
             f"{source}: [params] {name} = {spec!r} should be an inline table such as "
             f'{{ type = "float", low = 0.01, high = 0.3, log = true }}'
         )
-    fields = {f.name: f for f in TrainConfig.fields()}
-    if name not in DERIVED and name not in fields:
+    if name not in DERIVED and name not in SETTINGS:
         raise ValueError(
             f"{source}: [params] {name} is neither a backprop train setting nor one of "
             f"{', '.join(DERIVED)}; check the spelling (settings are listed by "
@@ -194,7 +193,7 @@ def _parse_param(name: str, spec: Any, source: str) -> Param:
             raise ValueError(
                 f"{source}: [params] {name} needs choices = [...] with 1 to 1000 values"
             )
-        if name in fields:  # check every choice is a valid value of the setting
+        if name in SETTINGS:  # check every choice is a valid value of the setting
             for choice in choices:
                 check_values({name: choice}, f"{source}: [params] {name}")
         return Param(name, kind, choices=tuple(choices))
@@ -222,6 +221,8 @@ def _parse_range(name: str, kind: str, spec: dict, source: str) -> Param:
             raise ValueError(
                 f'{source}: [params] {name} is a {expected} setting; give it type = "{wanted}"'
             )
+        for bound in (low, high):  # both ends must be values the setting allows
+            SETTINGS[name].check(bound, f"{source}: [params] {name}")
     if name in ("units", "depth", "epochs") and (kind != "int" or low < 1):
         raise ValueError(f"{source}: [params] {name} must be type = \"int\" with low >= 1")
     return Param(name, kind, low, high, log=log)
@@ -290,20 +291,13 @@ def parse_space(data: dict, default: SearchSpace, source: str) -> SearchSpace:
             f"{source}: [base] preset = {preset!r}; choose one of {', '.join(sorted(PRESETS))} "
             "or none"
         )
-    base = {**default.base, **check_values(_checked_names(base, source), f"{source}: [base]")}
+    base = {**default.base, **check_values(base, f"{source}: [base]")}
     params = default.params
     if "params" in data:
         if not isinstance(data["params"], dict) or not data["params"]:
             raise ValueError(f"{source}: [params] must list at least one parameter")
         params = {n: _parse_param(n, s, source) for n, s in data["params"].items()}
     return SearchSpace(params=params, base=base, preset=preset, study=study, pruner=pruner)
-
-
-def _checked_names(values: dict, source: str) -> dict:
-    from backprop.config import check_names
-
-    check_names(values, f"{source}: [base]")
-    return values
 
 
 def read_space(path: str | Path, default: SearchSpace) -> SearchSpace:

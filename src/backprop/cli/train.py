@@ -51,6 +51,8 @@ class TrainingData:
     augment: Any
 
     def model_meta(self, cfg: TrainConfig) -> dict:
+        from backprop.model.model import image_steps_for
+
         ds = self.dataset
         return {
             "preprocessor": self.preprocessor,
@@ -58,6 +60,7 @@ class TrainingData:
             "train_config": cfg,
             "dataset": ds.name,
             "image_shape": list(ds.image_shape) if ds.image_shape else None,
+            "image": image_steps_for(ds),
         }
 
 
@@ -105,17 +108,12 @@ def make_augment(cfg: TrainConfig, image_shape):
     return _make(cfg, image_shape)
 
 
-def _network(model):
-    """The Network of a loaded model (a Model holds one; an older load returned it)."""
-    return getattr(model, "network", model)
-
-
 def init_from(cfg: TrainConfig) -> tuple[TrainConfig, Any]:
     """For ``--init-from MODEL``: the settings with the model's architecture, and the model."""
     from backprop.model.modelfile import load
 
     model = load(cfg.init_from)
-    c = _network(model).config()
+    c = model.network.config()
     hidden = c["activation"]
     if len(set(hidden)) > 1:
         raise RunFolderError(
@@ -132,17 +130,16 @@ def init_from(cfg: TrainConfig) -> tuple[TrainConfig, Any]:
 def prepare(cfg: TrainConfig, cache_dir: str | None, progress: bool, model=None) -> TrainingData:
     """Load the data, split and scale it, build the network (with ``model``'s weights)."""
     ds = load_data(cfg, cache_dir, progress=progress)
-    X, y, val, pre = prepare_data(cfg, ds, getattr(model, "preprocessor", None))
+    X, y, val, pre = prepare_data(cfg, ds, None if model is None else model.preprocessor)
     net = build_network(cfg, X.shape[1], ds.n_classes)
     if model is not None:
-        sizes = _network(model).sizes
-        if sizes != net.sizes:
+        if model.sizes != net.sizes:
             raise DataError(
-                f"--init-from {cfg.init_from}: the model is {sizes[0]} inputs → "
-                f"{sizes[-1]} outputs, the data {net.sizes[0]} features → "
+                f"--init-from {cfg.init_from}: the model is {model.sizes[0]} inputs → "
+                f"{model.sizes[-1]} outputs, the data {net.sizes[0]} features → "
                 f"{net.sizes[-1]} classes; fine-tune on data of the same shape and classes"
             )
-        net.set_params(_network(model).get_params())
+        net.set_params(model.network.get_params())
     return TrainingData(ds, X, y, val, pre, net, make_augment(cfg, ds.image_shape))
 
 

@@ -128,9 +128,9 @@ def test_init_from_starts_at_the_models_weights(tmp_path, small_npz, capsys):
     assert main(small(small_npz, "--epochs", "1", "--lr", "1e-12", "--validation-split", "0",
                       "--init-from", str(base / "model.npz"), "--out", str(tuned))) == 0
     ma, mb = backprop.load(base / "model.npz"), backprop.load(tuned / "model.npz")
-    a, b = getattr(ma, "network", ma), getattr(mb, "network", mb)  # a Model holds its network
+    a, b = ma.network, mb.network  # a Model holds its network
     assert b.sizes == a.sizes == [784, 9, 10]  # the model's architecture, not --hidden 12
-    for p, q in zip(a.network.get_params(), b.network.get_params()):
+    for p, q in zip(a.get_params(), b.get_params()):
         np.testing.assert_allclose(p, q, atol=1e-6)
     assert mb.preprocessor.to_dict() == ma.preprocessor.to_dict()  # the model's scaling
     cfg = read_toml(tuned / "config.toml")

@@ -7,7 +7,8 @@ A search space has four parts, each a table of the TOML file that
     ``seed`` (of the sampler, the validation split and every trial's
     training), ``validation`` (the fraction of the training set held out to
     score the trials), ``sampler`` ("tpe" or "random"), ``startup_trials``
-    (TPE's random start), ``baseline`` (run the preset's own recipe first).
+    (TPE's random start), ``baseline`` (run the preset's own recipe first),
+    ``trial_time`` ("auto", "none" or a duration: see :func:`trial_time_seconds`).
 ``[pruner]``
     ``kind`` ("median" or "none"), ``startup_trials``, ``warmup`` and
     ``interval`` (percent of a trial's epochs).
@@ -50,7 +51,11 @@ STUDY_DEFAULTS: dict[str, Any] = {
     "sampler": "tpe",
     "startup_trials": 6,
     "baseline": True,
+    "trial_time": "auto",
 }
+
+#: With ``trial_time = "auto"`` and ``--time T``, each trial gets T / TRIALS_PER_BUDGET.
+TRIALS_PER_BUDGET = 6
 PRUNER_DEFAULTS: dict[str, Any] = {
     "kind": "median",
     "startup_trials": 3,
@@ -142,7 +147,8 @@ def default_space(dataset: str, n_train: int, image_shape: tuple | None) -> Sear
 
     Hidden width (64-2048, log) and depth (1-2), learning rate (0.005-0.5,
     log), dropout (0-0.6), the strength of the affine distortions (0-2,
-    image data only) and the number of epochs, whose range grows as the
+    for images they suit: ``backprop.adapt.suits_distortions``, sides of 16
+    to 64 pixels) and the number of epochs, whose range grows as the
     training set shrinks so that a trial is about the same amount of work:
     20-500 for the 4,000-image sample (500 is the ``best`` preset's choice
     there), 5-120 for 60,000 images.
@@ -158,7 +164,9 @@ def default_space(dataset: str, n_train: int, image_shape: tuple | None) -> Sear
         "dropout": Param("dropout", "float", 0.0, 0.6),
         "epochs": Param("epochs", "int", epochs[0], epochs[1], log=True),
     }
-    if image_shape is not None and len(image_shape) == 2:
+    from backprop.adapt import suits_distortions
+
+    if suits_distortions(image_shape):
         params["augment_strength"] = Param("augment_strength", "float", 0.0, 2.0)
     return SearchSpace(params=params)
 
@@ -262,11 +270,37 @@ def _check_study(study: dict, pruner: dict, source: str) -> None:
         raise ValueError(f"{source}: [pruner] kind = {pruner['kind']!r}; use median or none")
     if not 1 <= pruner["interval"] <= 100:
         raise ValueError(f"{source}: [pruner] interval = {pruner['interval']} must be 1..100")
+    trial_time_seconds(study["trial_time"], None, source)  # checks the value
     for table, key in (("study", "startup_trials"), ("pruner", "startup_trials"),
                        ("pruner", "warmup")):
         value = (study if table == "study" else pruner)[key]
         if value < 0:
             raise ValueError(f"{source}: [{table}] {key} = {value} must be >= 0")
+
+
+def trial_time_seconds(value: str, study_seconds: float | None,
+                       source: str = "space") -> float | None:
+    """Seconds each trial may train, from ``[study] trial_time`` and ``--time``.
+
+    ``"auto"``: a sixth of ``--time`` (:data:`TRIALS_PER_BUDGET`), or no limit
+    without ``--time``; ``"none"``: no limit (trials run their ``epochs``); a
+    duration (``"90s"``, ``"2m"``): that.  With a limit, every trial fits its
+    epochs and its schedule's length to the time (``backprop.timebudget``).
+    """
+    from backprop.timebudget import parse_duration
+
+    text = str(value).strip().lower()
+    if text == "none":
+        return None
+    if text == "auto":
+        return None if study_seconds is None else study_seconds / TRIALS_PER_BUDGET
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise ValueError(
+            f'{source}: [study] trial_time = {value!r}; use "auto", "none" or a duration '
+            'such as "90s" or "2m"'
+        ) from None
 
 
 def parse_space(data: dict, default: SearchSpace, source: str) -> SearchSpace:

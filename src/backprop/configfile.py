@@ -70,6 +70,10 @@ def read_toml(path: str | os.PathLike) -> dict:
     except ImportError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
 
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        raise SettingsError(
+            f"config file {path} is not a regular file (a pipe or a device); give a .toml file"
+        )
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_TOML_BYTES + 1)

@@ -195,4 +195,4 @@ def test_a_limit_variable_that_is_not_a_number(case):
 def test_train_refuses_the_same_header(case):
     d, i, _ = folder(case, idx(0x08, (2**32 - 1, 2**32 - 1, 2**32 - 1)), good_labels([0]))
     r = case.run(["train", "--data-dir", d, "--out", case.dir / "run", "--epochs", "1"])
-    case.assert_refused(r, [i, "limit"], allow=("run",))
+    case.assert_refused(r, [i, "limit"])

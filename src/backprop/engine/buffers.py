@@ -63,6 +63,21 @@ class StepBuffers:
         self.ones = np.ones(n, dtype)  # Σ over the batch as δᵀ·1, a BLAS gemv
         self._backward: tuple[list, list, list] | None = None
 
+    @classmethod
+    def for_batch(cls, kept: dict[int, StepBuffers], sizes: Sequence[int], n: int,
+                  dtype: np.dtype, dropout: Sequence[float], input_dropout: float) -> StepBuffers:
+        """The buffers for a batch of n samples from ``kept`` (batch size -> buffers), or new.
+
+        ``kept`` holds at most three sizes (the batch size, the last batch, one more);
+        pass an empty dict for buffers that nothing reuses.
+        """
+        step = kept.get(n)
+        if step is None:
+            if len(kept) >= 3:
+                kept.pop(next(iter(kept)))
+            step = kept[n] = cls(sizes, n, dtype, dropout, input_dropout)
+        return step
+
     def backward_arrays(
         self,
     ) -> tuple[list[np.ndarray], list[np.ndarray | None], list[np.ndarray]]:

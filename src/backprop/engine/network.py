@@ -15,20 +15,17 @@ over the batch.  δ is per sample, exactly as in the seed; the cost is the
 batch mean, so each gradient δaᵀ summed over the batch is divided by N.
 
 The training loop runs the same equations through ``backprop.engine.fused``
-(``backward_fused``, ``train_step_fused``): buffers reused per batch size, the
-optimiser's factor folded into 1/N and momentum's update done by the gradient's
-own BLAS product.  ``tests/test_fused.py`` proves the two agree.
+(buffers reused per batch size, the optimiser's factor folded into 1/N,
+momentum's update in the gradient's own BLAS product); ``tests/test_fused.py``
+proves the two agree.
 
 After ``forward`` the attribute ``cache`` holds, per layer, the input
 ``inputs[l]`` (a⁽ˡ⁾ after dropout), ``z[l]``, the activation ``a[l]`` (before
 dropout) and the dropout ``masks[l]`` (or None); ``backward`` adds the deltas
-``delta[l]`` (δ of layer l's output, per sample).  ``backprop explain`` prints
-these arrays.
-
-Buffers: ``forward(X, train, reuse=True)`` (the training loop's call) writes z,
-a and the dropout masks into arrays allocated once per batch size and reused
-every step (``backprop.engine.buffers``); the default ``reuse=False``
-allocates new ones, so that results of earlier calls stay valid.
+``delta[l]`` (δ of layer l's output, per sample), which ``backprop explain``
+prints.  ``forward(X, train, reuse=True)`` (the training loop's call) writes
+into arrays reused per batch size (``backprop.engine.buffers``); by default
+every call allocates new ones.
 """
 
 from __future__ import annotations
@@ -62,6 +59,14 @@ def _check_dtype(dtype) -> np.dtype:
 
 #: predict_proba pads its batches to a multiple of this many rows (see there).
 _PAD_ROWS = 16
+
+
+def _per_hidden_layer(name: str, value, scalar: type | tuple, what: str, n: int) -> list:
+    """``value`` once per hidden layer: a scalar repeated, or a sequence of exactly n."""
+    values = [value] * n if isinstance(value, scalar) else list(value)
+    if len(values) != n:
+        raise ValueError(f"{name} lists {len(values)} {what} but the network has {n} hidden layers")
+    return values
 
 
 def _check_rate(name: str, rate: float) -> float:
@@ -131,12 +136,7 @@ class Network:
                 f"sizes must list at least two positive layer sizes (inputs, ..., outputs), "
                 f"got {sizes!r}"
             )
-        n_hidden = len(sizes) - 2
-        hidden = [activation] * n_hidden if isinstance(activation, str) else list(activation)
-        if len(hidden) != n_hidden:
-            raise ValueError(
-                f"activation lists {len(hidden)} names but the network has {n_hidden} hidden layers"
-            )
+        hidden = _per_hidden_layer("activation", activation, str, "names", len(sizes) - 2)
         if output is None:
             output = "softmax" if sizes[-1] > 1 else "sigmoid"
         if loss is None:
@@ -146,11 +146,7 @@ class Network:
                 get_activation(name)  # raises the ValueError naming the choices
         if output == "softmax" and sizes[-1] < 2:
             raise ValueError("a softmax output needs at least 2 units; use output='sigmoid' for 1")
-        rates = [dropout] * n_hidden if isinstance(dropout, (int, float)) else list(dropout)
-        if len(rates) != n_hidden:
-            raise ValueError(
-                f"dropout lists {len(rates)} rates but the network has {n_hidden} hidden layers"
-            )
+        rates = _per_hidden_layer("dropout", dropout, (int, float), "rates", len(sizes) - 2)
         self.dropout = [_check_rate("dropout", r) for r in rates]
         self.input_dropout = _check_rate("input_dropout", input_dropout)
         self.dtype = _check_dtype(dtype)
@@ -176,7 +172,7 @@ class Network:
             )
             self.layers.append(Dense(W, b, act))
         self.cache: dict | None = None
-        self._buffers: dict[int, StepBuffers] = {}  # batch size -> reused arrays
+        self._buffers: dict[int, StepBuffers] = {}  # batch size -> reused arrays (3 at most)
         self._step: StepBuffers | None = None  # the buffers of the last forward
 
     def __getstate__(self) -> dict:
@@ -266,18 +262,15 @@ class Network:
     def forward(self, X: np.ndarray, train: bool = False, reuse: bool = False) -> np.ndarray:
         """Forward pass: return the output activations a⁽ᴸ⁾, shape (N, n_out).
 
-        ``train=True`` applies dropout (drawing masks from ``self.rng``).  The
-        z and a of every layer are kept in ``cache`` for the following
-        ``backward``.
-
-        ``reuse=True`` writes into buffers kept per batch size (the training
-        loop's fast path): the returned array, ``cache`` and the gradients of
-        the next ``backward`` are then overwritten by the next ``reuse=True``
-        call with a batch of the same size.  By default every call returns
-        new arrays.
+        ``train=True`` applies dropout (masks drawn from ``self.rng``); z and a of
+        every layer are kept in ``cache`` for ``backward``.  ``reuse=True`` writes
+        into buffers kept per batch size (the training loop's fast path), which the
+        next ``reuse=True`` call with a batch of that size overwrites; by default
+        every call returns new arrays.
         """
         X = self._check_X(X)
-        step = self._buffers_for(len(X)) if reuse else self._new_buffers(len(X))
+        step = StepBuffers.for_batch(self._buffers if reuse else {}, self.sizes, len(X),
+                                     self.dtype, self.dropout, self.input_dropout)
         self._step = step
         inputs, zs, outs, masks = [], [], [], []
         a = X
@@ -303,18 +296,6 @@ class Network:
     def step_buffers(self) -> StepBuffers | None:
         """The arrays of the last ``forward`` (reused ones after ``reuse=True``), or None."""
         return self._step
-
-    def _new_buffers(self, n: int) -> StepBuffers:
-        return StepBuffers(self.sizes, n, self.dtype, self.dropout, self.input_dropout)
-
-    def _buffers_for(self, n: int) -> StepBuffers:
-        """The reused buffers for batches of n samples (a few sizes are kept)."""
-        step = self._buffers.get(n)
-        if step is None:
-            if len(self._buffers) >= 3:  # e.g. the batch size, the last batch, one more
-                self._buffers.pop(next(iter(self._buffers)))
-            step = self._buffers[n] = self._new_buffers(n)
-        return step
 
     def predict_proba(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         """Output activations for X, shape (N, n_out), in batches, without dropout.
@@ -410,10 +391,3 @@ class Network:
         """``forward(X)`` then ``backward(Y)``: the gradient of J at X, Y."""
         self.forward(X, train=train)
         return self.backward(Y, l1, l2)
-
-    # ------------------------------------------------------------------ files
-    def save(self, path, **metadata) -> None:
-        """Write this network to a model file (see ``backprop.model.modelfile``)."""
-        from backprop.model.modelfile import save
-
-        save(self, path, **metadata)

@@ -15,11 +15,9 @@ from backprop.tune.space import (  # noqa: E402
     TRIALS_PER_BUDGET,
     baseline_params,
     default_space,
-    parse_space,
-    read_space,
     trial_settings,
-    trial_time_seconds,
 )
+from backprop.tune.spacefile import parse_space, read_space, trial_time_seconds  # noqa: E402
 
 SAMPLE = ("mnist-sample", 4000, (28, 28))
 

@@ -27,7 +27,8 @@ import numpy as np
 
 from backprop.fileio import atomic_write_text
 from backprop.tune import cluster as dask_cluster
-from backprop.tune.space import SearchSpace, baseline_params, default_space, parse_space
+from backprop.tune.space import SearchSpace, baseline_params, default_space
+from backprop.tune.spacefile import parse_space
 
 
 @dataclass
@@ -127,7 +128,7 @@ def prepare(opts: TuneOptions):
     ds = _load(data, opts.cache_dir, opts.quiet)
     space = default_space(ds.name, len(ds.y_train), ds.image_shape)
     if opts.space is not None:
-        from backprop.tune.space import read_space
+        from backprop.tune.spacefile import read_space
 
         space = read_space(opts.space, space)
     tune_dir = _new_tune_dir(opts.out, ds.name)
@@ -171,7 +172,7 @@ def run_study(opts: TuneOptions, tune_dir: Path, ds, space: SearchSpace, data: d
               say) -> tuple[bool, dict]:
     """Start the cluster, run the trials, close the cluster; return (finished, counts)."""
     from backprop.tune.runner import Progress, StudyRunner
-    from backprop.tune.space import trial_time_seconds
+    from backprop.tune.spacefile import trial_time_seconds
     from backprop.tune.study import close_storage, open_study
 
     trial_time = trial_time_seconds(space.study["trial_time"], opts.seconds)

@@ -57,7 +57,7 @@ def test_train_on_bundled_sample_writes_the_run_folder(tmp_path, capsys):
     # the summary's test accuracy, recomputed independently from the model file
     net = backprop.load(out / "model.npz")
     ds = load_dataset("mnist-sample")
-    acc = np.mean(net.predict(ds.X_test.reshape(len(ds.X_test), -1) / 255.0) == ds.y_test)
+    acc = np.mean(net.network.predict(ds.X_test.reshape(len(ds.X_test), -1) / 255.0) == ds.y_test)
     m = re.search(r"test accuracy (\d+\.\d\d)% \((\d+)/1000\)", stdout)
     assert m and int(m.group(2)) == round(acc * 1000)
     assert f"run folder: {out}" in stdout
@@ -221,7 +221,7 @@ def test_subprocess_train_evaluate_predict_report(tmp_path, small_npz):
     with np.load(small_npz) as z:
         X_test, y_test = z["X_test"], z["y_test"]
     net = backprop.load(model)
-    expected = np.mean(net.predict(X_test.reshape(200, -1) / 255.0) == y_test)
+    expected = np.mean(net.network.predict(X_test.reshape(200, -1) / 255.0) == y_test)
     assert metrics["n"] == 200 and metrics["accuracy"] == pytest.approx(expected)
 
     png = tmp_path / "digit.png"

@@ -129,7 +129,7 @@ def test_init_from_starts_at_the_models_weights(tmp_path, small_npz, capsys):
                       "--init-from", str(base / "model.npz"), "--out", str(tuned))) == 0
     a, b = backprop.load(base / "model.npz"), backprop.load(tuned / "model.npz")
     assert b.sizes == a.sizes == [784, 9, 10]  # the model's architecture, not --hidden 12
-    for p, q in zip(a.get_params(), b.get_params()):
+    for p, q in zip(a.network.get_params(), b.network.get_params()):
         np.testing.assert_allclose(p, q, atol=1e-6)
     assert b.preprocessor.to_dict() == a.preprocessor.to_dict()  # the model's scaling
     cfg = read_toml(tuned / "config.toml")

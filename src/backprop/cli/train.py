@@ -51,6 +51,8 @@ class TrainingData:
     augment: Any
 
     def model_meta(self, cfg: TrainConfig) -> dict:
+        from backprop.model.model import image_steps_for
+
         ds = self.dataset
         return {
             "preprocessor": self.preprocessor,
@@ -58,6 +60,7 @@ class TrainingData:
             "train_config": cfg,
             "dataset": ds.name,
             "image_shape": list(ds.image_shape) if ds.image_shape else None,
+            "image": image_steps_for(ds),
         }
 
 
@@ -110,7 +113,7 @@ def init_from(cfg: TrainConfig) -> tuple[TrainConfig, Any]:
     from backprop.model.modelfile import load
 
     model = load(cfg.init_from)
-    c = model.config()
+    c = model.network.config()
     hidden = c["activation"]
     if len(set(hidden)) > 1:
         raise RunFolderError(
@@ -127,7 +130,7 @@ def init_from(cfg: TrainConfig) -> tuple[TrainConfig, Any]:
 def prepare(cfg: TrainConfig, cache_dir: str | None, progress: bool, model=None) -> TrainingData:
     """Load the data, split and scale it, build the network (with ``model``'s weights)."""
     ds = load_data(cfg, cache_dir, progress=progress)
-    X, y, val, pre = prepare_data(cfg, ds, getattr(model, "preprocessor", None))
+    X, y, val, pre = prepare_data(cfg, ds, None if model is None else model.preprocessor)
     net = build_network(cfg, X.shape[1], ds.n_classes)
     if model is not None:
         if model.sizes != net.sizes:
@@ -136,7 +139,7 @@ def prepare(cfg: TrainConfig, cache_dir: str | None, progress: bool, model=None)
                 f"{model.sizes[-1]} outputs, the data {net.sizes[0]} features → "
                 f"{net.sizes[-1]} classes; fine-tune on data of the same shape and classes"
             )
-        net.set_params(model.get_params())
+        net.set_params(model.network.get_params())
     return TrainingData(ds, X, y, val, pre, net, make_augment(cfg, ds.image_shape))
 
 

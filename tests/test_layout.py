@@ -21,8 +21,9 @@ SRC = ROOT / "src"
 ENGINE = SRC / "backprop" / "engine"
 
 #: The modules outside the engine that it may import: its exceptions, and the one declaration
-#: of the training settings (TrainConfig), which the blocker below holds to the same rule.
-ALLOWED_OUTSIDE = ("backprop.errors", "backprop.config")
+#: of the training settings (TrainConfig, with configspec: what a declaration is), which the
+#: blocker below holds to the same rule.
+ALLOWED_OUTSIDE = ("backprop.errors", "backprop.config", "backprop.configspec")
 #: Imports of the rest of backprop inside an engine function, each with its reason.
 #: Network.save writes a model file: it goes when the model layer owns saving.
 LAZY_EXCEPTIONS = {("network.py", "backprop.model.modelfile")}

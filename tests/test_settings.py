@@ -130,3 +130,13 @@ def test_print_config_is_the_merge_and_a_valid_config_file(tmp_path, capsys):
     assert main(["train", "--config", str(printed), "--print-config"]) == 0
     assert capsys.readouterr().out.splitlines()[2:] == first.splitlines()[2:]
     assert not list(tmp_path.glob("runs"))  # nothing trained, nothing written
+
+
+def test_numpy_scalars_are_accepted_as_python_values():
+    """GridSearchCV and np.arange hand over NumPy scalars; they are numbers all the same."""
+    cfg = TrainConfig(epochs=np.int64(5), lr=np.float32(0.5), shuffle=np.bool_(False),
+                      hidden=(np.int64(3), 4))
+    assert (cfg.epochs, cfg.lr, cfg.shuffle, cfg.hidden) == (5, 0.5, False, [3, 4])
+    assert type(cfg.epochs) is int and type(cfg.lr) is float and type(cfg.shuffle) is bool
+    with pytest.raises(SettingsError, match="should be an integer"):
+        TrainConfig(epochs=True)

@@ -9,6 +9,7 @@ converts (:meth:`Setting.convert`, :meth:`Setting.parse`) and checks
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,17 +90,17 @@ class Setting:
             return None
         k = self.kind
         if k == "list":
-            if isinstance(value, int) and not isinstance(value, bool):
+            if _is_int(value):
                 value = [value]
             if isinstance(value, (list, tuple)) and all(_is_int(v) for v in value):
                 return [int(v) for v in value]
             raise TypeError("should be a list of integers, e.g. [256, 128]")
         if k == "int" and _is_int(value):
             return int(value)
-        if k == "float" and (_is_int(value) or isinstance(value, float)):
+        if k == "float" and isinstance(value, numbers.Real) and not _is_bool(value):
             return float(value)
-        if k == "bool" and isinstance(value, bool):
-            return value
+        if k == "bool" and _is_bool(value):
+            return bool(value)
         if k == "str" and isinstance(value, str):
             return value
         raise TypeError("should be " + _KIND_WORDS[k])
@@ -152,7 +153,13 @@ _KIND_WORDS = {"int": "an integer", "float": "a number", "str": "text",
 
 
 def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    """An integer (Python's or NumPy's), not a bool."""
+    return isinstance(v, numbers.Integral) and not _is_bool(v)
+
+
+def _is_bool(v: Any) -> bool:
+    """Python's bool or NumPy's (``np.bool_``), without importing NumPy."""
+    return type(v).__name__ in ("bool", "bool_")
 
 
 def _num(x: float) -> str:

@@ -1,8 +1,8 @@
 """A scikit-learn compatible classifier around the backprop engine.
 
-``BackpropClassifier`` takes the parameter names of scikit-learn's
-``MLPClassifier`` where they mean the same thing, so it drops into pipelines,
-``GridSearchCV`` and ``cross_val_score``:
+``BackpropClassifier`` takes the parameters of scikit-learn's ``MLPClassifier``
+that make sense for it, with the same names, defaults and meaning, so it drops
+into pipelines, ``GridSearchCV`` and ``cross_val_score``:
 
 >>> from sklearn.datasets import load_digits
 >>> from backprop.sklearn import BackpropClassifier
@@ -11,23 +11,130 @@
 >>> clf.fit(X / 16, y).score(X / 16, y) > 0.95
 True
 
-Differences from ``MLPClassifier``: ``solver`` accepts every optimiser of
-``backprop.engine.optim.OPTIMIZERS`` ("adam", "sgd", "momentum", "nesterov", "gd");
+Like ``MLPClassifier``: training stops when the training loss (with
+``early_stopping``, the validation accuracy) has not improved by ``tol`` for
+more than ``n_iter_no_change`` epochs, and a ``ConvergenceWarning`` says when
+``max_iter`` ran out first; ``learning_rate`` is "constant", "invscaling"
+(η / (t + 1)^power_t, t the samples seen) or "adaptive" (η / 5 whenever that
+rule fires, until η < 1e-6), for the SGD solvers (Adam ignores it);
+``solver="sgd"`` is momentum SGD, Nesterov's when ``nesterovs_momentum``;
+``partial_fit(X, y, classes=...)`` trains one epoch and keeps the optimiser's
+state; ``warm_start`` continues from the last fit.
+
+Differences: ``solver`` also accepts "momentum", "nesterov" and "gd" (full
+batch); "lbfgs" is refused, and so is ``max_fun``, which only it uses.
 ``alpha`` is scikit-learn's L2 term (α/2)‖W‖² divided by the batch size,
-i.e. ``l2 = alpha / batch_size``; ``dropout`` and ``dtype`` (default
-float64, unlike ``backprop train``) are extra.
+i.e. ``l2 = alpha / batch_size``; ``loss_curve_`` holds the data term only.
+``verbose`` prints backprop's epoch lines.  ``dropout`` and ``dtype``
+(default float64, unlike ``backprop train``) are extra.
 Requires scikit-learn (``pip install 'backprop-mlp[sklearn]'``).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from backprop.config import SETTINGS
 from backprop.engine.network import Network
-from backprop.engine.train import Trainer, split
+from backprop.engine.optim import Schedule
+from backprop.engine.train import Callback, EpochPrinter, Trainer, split
+
+#: MLPClassifier parameters that BackpropClassifier refuses (they must stay None), and why.
+UNSUPPORTED = {
+    "max_fun": "it only bounds the 'lbfgs' solver's loss evaluations, and backprop has no "
+    "L-BFGS solver",
+}
+#: Parameters that are backprop's training settings, checked by their declaration in
+#: ``backprop.config.TrainConfig`` (``alpha`` by that of ``l2``, ``max_iter`` by ``epochs``).
+AS_SETTINGS = {
+    "hidden_layer_sizes": "hidden", "activation": "activation", "solver": "optimizer",
+    "alpha": "l2", "batch_size": "batch_size", "learning_rate_init": "lr",
+    "max_iter": "epochs", "shuffle": "shuffle", "momentum": "momentum", "beta_1": "beta1",
+    "beta_2": "beta2", "epsilon": "eps", "dropout": "dropout", "dtype": "dtype",
+}
+SOLVERS = SETTINGS["optimizer"].choices
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+
+
+class _Rate(Schedule):
+    """scikit-learn's learning-rate rules, per epoch (as MLPClassifier updates them)."""
+
+    def __init__(self, kind: str, lr: float, power_t: float) -> None:
+        super().__init__("constant", lr=lr)
+        self.rule, self.power_t = kind, float(power_t)
+        self.rate = float(lr)  # "adaptive": divided by 5 by _Stopping
+        self.t = 0  # samples seen, for "invscaling"
+
+    def __call__(self, epoch: int) -> float:
+        if self.rule == "invscaling":
+            return self.lr / (self.t + 1) ** self.power_t
+        if self.rule == "adaptive":
+            return self.rate
+        return self.lr
+
+
+class _Stopping(Callback):
+    """MLPClassifier's rule: stop (or, "adaptive", divide η by 5) after more than
+    ``n_iter_no_change`` epochs without an improvement by ``tol``."""
+
+    def __init__(self, est: BackpropClassifier, rate: _Rate, validating: bool, n: int) -> None:
+        self.est, self.rate, self.validating, self.n = est, rate, validating, n
+        self.converged = False
+        self.best_params: list[np.ndarray] | None = None
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict) -> None:
+        est = self.est
+        self.rate.t += self.n
+        est.t_ += self.n
+        est.loss_curve_.append(float(record["loss"]))
+        est.n_iter_ += 1
+        if self.validating:
+            score = float(record["val_acc"])
+            est.validation_scores_.append(score)
+            worse = score < est.best_validation_score_ + est.tol
+            if score > est.best_validation_score_:
+                est.best_validation_score_ = score
+                self.best_params = trainer.net.get_params()
+        else:
+            loss = float(record["loss"])
+            worse = loss > est.best_loss_ - est.tol
+            est.best_loss_ = min(est.best_loss_, loss)
+        est._no_improvement_count = est._no_improvement_count + 1 if worse else 0
+        if est._no_improvement_count > est.n_iter_no_change:
+            if self.rate.rule == "adaptive" and self.rate.rate > 1e-6:
+                self.rate.rate /= 5.0
+                est._no_improvement_count = 0
+            else:
+                self.converged = True
+                trainer.stop_training = True
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self.best_params is not None:
+            trainer.net.set_params(self.best_params)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _plain(v):
+    """NumPy integers (alone or in a tuple) as Python ints, for the settings' checks."""
+    if isinstance(v, (tuple, list, np.ndarray)):
+        return [_plain(x) for x in v]
+    return int(v) if _is_int(v) else v
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
 class BackpropClassifier(ClassifierMixin, BaseEstimator):
@@ -36,130 +143,305 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default (100,)
-    activation : {"relu", "sigmoid", "tanh", "leaky_relu", "identity"}, default "relu"
-        Hidden-layer activation ("logistic" is accepted for "sigmoid").
+    activation : {"relu", "logistic", "tanh", "identity", "leaky_relu"}, default "relu"
+        Hidden-layer activation ("sigmoid" is accepted for "logistic").
     solver : {"adam", "sgd", "momentum", "nesterov", "gd"}, default "adam"
+        "sgd" is momentum SGD with ``momentum`` (Nesterov's when
+        ``nesterovs_momentum``), as in scikit-learn; "momentum" and "nesterov"
+        force one of them, "gd" is full-batch gradient descent.
     alpha : float, default 1e-4
         L2 penalty, scikit-learn's scaling.
     batch_size : int or "auto", default "auto" (min(200, n_samples))
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        Rate rule of the SGD solvers (see the module docstring).
     learning_rate_init : float, default 1e-3
+    power_t : float, default 0.5
+        Exponent of "invscaling".
     max_iter : int, default 200
-        Epochs.
+        Epochs at most (per ``fit``).
+    shuffle : bool, default True
+        Reshuffle the samples every epoch.
+    random_state : int, RandomState or None
+        Seeds the weights, the shuffles, dropout and the validation split.
+    tol : float, default 1e-4
+    verbose : bool, default False
+        Print one line per epoch.
+    warm_start : bool, default False
+        ``fit`` continues from the previous fit's weights (same classes).
     momentum : float, default 0.9
-    beta_1, beta_2, epsilon : float
-        Adam's beta1, beta2, eps (Kingma & Ba 2015).
+    nesterovs_momentum : bool, default True
     early_stopping : bool, default False
-        Hold out ``validation_fraction`` (stratified) and stop after
-        ``n_iter_no_change`` epochs without improvement of the validation
-        loss, keeping the best weights.
+        Hold out ``validation_fraction`` (stratified), stop on its accuracy,
+        and end with the weights of its best epoch.
     validation_fraction : float, default 0.1
+    beta_1, beta_2, epsilon : float
+        Adam's β₁, β₂, ε (Kingma & Ba 2015).
     n_iter_no_change : int, default 10
     dropout : float, default 0
+        Inverted dropout on the hidden layers (backprop's extra).
     dtype : {"float32", "float64"}, default "float64"
         float64 makes predictions independent of how the samples are batched,
         as scikit-learn's checks expect; "float32" trains about twice as fast.
-    random_state : int or None
+    max_fun : None
+        Refused: MLPClassifier's bound for the 'lbfgs' solver, which backprop
+        does not have (``fit`` says so when it is set).
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     network_ : backprop.Network
     loss_curve_ : list of float
+        Mean training loss of each epoch, over every ``fit``/``partial_fit`` since
+        the network was made.
+    best_loss_ : float or None
+        The lowest of them (None with ``early_stopping``).
     validation_scores_ : list of float or None
+        Validation accuracy per epoch with ``early_stopping``.
+    best_validation_score_ : float or None
     n_iter_ : int
+        Epochs trained.
+    t_ : int
+        Samples seen.
+    coefs_, intercepts_ : list of ndarray
+        The weights as scikit-learn lays them out: (n_in, n_out) per layer.
     n_features_in_ : int
+    history_ : backprop.History
+        The last call's per-epoch records.
     """
 
     def __init__(
         self,
         hidden_layer_sizes=(100,),
         activation="relu",
+        *,
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
         momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        early_stopping=False,
-        validation_fraction=0.1,
         n_iter_no_change=10,
         dropout=0.0,
         dtype="float64",
-        random_state=None,
+        max_fun=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
         self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.dropout = dropout
         self.dtype = dtype
-        self.random_state = random_state
+        self.max_fun = max_fun
+
+    # ------------------------------------------------------------------ checks
+    def _validate_params(self) -> None:
+        for name, why in UNSUPPORTED.items():
+            if getattr(self, name) is not None:
+                raise ValueError(
+                    f"BackpropClassifier does not use MLPClassifier's parameter {name}: {why}; "
+                    "leave it out (None)"
+                )
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "BackpropClassifier: solver='lbfgs' is not available: backprop trains with "
+                f"first-order optimisers; use one of {', '.join(SOLVERS)}"
+            )
+        for name, key in AS_SETTINGS.items():
+            value = getattr(self, name)
+            if name == "activation" and value == "logistic":
+                value = "sigmoid"
+            if name == "batch_size" and value == "auto":
+                continue
+            decl = SETTINGS[key]
+            try:
+                problem = decl.problem(decl.convert(_plain(value)))
+            except TypeError as exc:
+                problem = str(exc)
+            if problem is not None:
+                extra = ' or "auto"' if name == "batch_size" else ""
+                raise ValueError(
+                    f"BackpropClassifier: {name} = {value!r} {problem}{extra} "
+                    f"(backprop's setting {key})"
+                )
+        for name, ok, want in (
+            ("learning_rate", self.learning_rate in LEARNING_RATES,
+             "one of " + ", ".join(LEARNING_RATES)),
+            ("tol", _is_real(self.tol) and self.tol >= 0, "a number ≥ 0"),
+            ("power_t", _is_real(self.power_t) and self.power_t >= 0, "a number ≥ 0"),
+            ("n_iter_no_change", _is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1,
+             "an integer ≥ 1"),
+            ("validation_fraction",
+             _is_real(self.validation_fraction) and 0 < self.validation_fraction < 1,
+             "a number in (0, 1)"),
+        ):
+            if not ok:
+                raise ValueError(
+                    f"BackpropClassifier: {name} = {getattr(self, name)!r} must be {want}"
+                )
+
+    def _optimizer(self) -> str:
+        if self.solver != "sgd":
+            return self.solver
+        if self.momentum == 0:
+            return "sgd"
+        return "nesterov" if self.nesterovs_momentum else "momentum"
+
+    # ------------------------------------------------------------------ training
+    def _new_network(self, n_features: int) -> None:
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        activation = "sigmoid" if self.activation == "logistic" else self.activation
+        k = len(self.classes_)
+        hidden = [int(h) for h in np.atleast_1d(self.hidden_layer_sizes)]
+        self.network_ = Network(
+            [n_features, *hidden, k if k > 2 else 1], activation=activation,
+            dropout=self.dropout, dtype=self.dtype, seed=int(seed),
+        )
+        self.loss_curve_: list[float] = []
+        self.n_iter_ = 0
+        self.t_ = 0
+        self._trainer = None
+
+    def _trainer_for(self, n: int, epochs: int, callbacks: list) -> Trainer:
+        bs = min(200, n) if self.batch_size == "auto" else min(int(self.batch_size), n)
+        rate = _Rate(self.learning_rate if self._optimizer() != "adam" else "constant",
+                     self.learning_rate_init, self.power_t)
+        if self.verbose:
+            callbacks = [*callbacks, EpochPrinter()]
+        trainer = Trainer(
+            self.network_, optimizer=self._optimizer(), lr=self.learning_rate_init,
+            epochs=epochs, batch_size=bs, momentum=self.momentum, beta1=self.beta_1,
+            beta2=self.beta_2, eps=self.epsilon, schedule=rate, l2=self.alpha / bs,
+            shuffle=bool(self.shuffle), restore_best=False, callbacks=callbacks,
+        )
+        return trainer
+
+    def _labels(self, y: np.ndarray) -> np.ndarray:
+        check_classification_targets(y)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"y holds classes {unknown.tolist()} that are not in classes_ "
+                f"{self.classes_.tolist()}; partial_fit and warm_start keep the first "
+                "call's classes"
+            )
+        return np.searchsorted(self.classes_, y)
 
     def fit(self, X, y):
         """Train on X (n_samples, n_features) and class labels y (n_samples,)."""
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        self._validate_params()
+        cont = self.warm_start and hasattr(self, "network_")
+        X, y = validate_data(self, X, y, reset=not cont, dtype=[np.float64, np.float32])
         check_classification_targets(y)
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y holds 1 class only ({self.classes_[0]!r}); a classifier needs at least 2"
-            )
-        n_classes = len(self.classes_)
-        hidden = [int(h) for h in np.atleast_1d(self.hidden_layer_sizes)]
-        activation = "sigmoid" if self.activation == "logistic" else self.activation
-        seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else None
-        if self.random_state is not None and seed is None:
-            raise ValueError("random_state must be an int or None")
-        rng = np.random.default_rng(seed)
-        self.network_ = Network(
-            [X.shape[1], *hidden, n_classes if n_classes > 2 else 1],
-            activation=activation,
-            dropout=self.dropout,
-            dtype=self.dtype,
-            rng=rng,
-        )
+        if cont:
+            y_idx = self._labels(y)
+        else:
+            self.classes_, y_idx = np.unique(y, return_inverse=True)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"y holds 1 class only ({self.classes_[0]!r}); a classifier needs at "
+                    "least 2"
+                )
+            self._new_network(X.shape[1])
         validation = None
         if self.early_stopping:
-            X, y_idx, Xv, yv = split(X, y_idx, self.validation_fraction, rng)
+            X, y_idx, Xv, yv = split(X, y_idx, self.validation_fraction, self.network_.rng)
             validation = (Xv, yv)
-        n = len(X)
-        bs = min(200, n) if self.batch_size == "auto" else int(self.batch_size)
-        if bs < 1:
-            raise ValueError(f"batch_size must be ≥ 1 or 'auto', got {self.batch_size!r}")
-        bs = min(bs, n)
-        trainer = Trainer(
-            self.network_,
-            optimizer=self.solver,
-            lr=self.learning_rate_init,
-            epochs=int(self.max_iter),
-            batch_size=bs,
-            momentum=self.momentum,
-            beta1=self.beta_1,
-            beta2=self.beta_2,
-            eps=self.epsilon,
-            l2=self.alpha / bs,
-            patience=self.n_iter_no_change if self.early_stopping else None,
-        )
-        history = trainer.fit(X, y_idx, validation_data=validation)
-        self.loss_curve_ = history["loss"]
-        self.validation_scores_ = history["val_acc"] if self.early_stopping else None
-        self.n_iter_ = len(history)
-        self.history_ = history
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.best_loss_ = np.inf
+        self._no_improvement_count = 0
+        trainer = self._trainer_for(len(X), int(self.max_iter), [])
+        stop = _Stopping(self, trainer.schedule, self.early_stopping, len(X))
+        trainer.callbacks.insert(0, stop)
+        self.history_ = trainer.fit(X, y_idx, validation_data=validation)
+        if self.early_stopping:
+            self.best_loss_ = None
+        self._trainer = None  # partial_fit after fit starts a fresh optimiser
+        if not stop.converged:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
+    def partial_fit(self, X, y, classes=None):
+        """Train one epoch on X, y, keeping the optimiser's state between calls.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like, required on the first call
+            Every class that any call will see.
+        """
+        self._validate_params()
+        first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit (all the labels "
+                "any call will see), e.g. partial_fit(X, y, classes=np.unique(y_all))"
+            )
+        X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32])
+        if first:
+            self.classes_ = np.unique(np.asarray(classes))
+            if len(self.classes_) < 2:
+                raise ValueError("classes must hold at least 2 classes")
+            self._new_network(X.shape[1])
+            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+            self._no_improvement_count = 0
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes {np.unique(classes).tolist()} differ from the first call's "
+                f"{self.classes_.tolist()}"
+            )
+        y_idx = self._labels(y)
+        if self._trainer is None:
+            self._trainer = self._trainer_for(len(X), 1, [])
+            self._stop = _Stopping(self, self._trainer.schedule, False, len(X))
+            self._trainer.callbacks.insert(0, self._stop)
+        trainer = self._trainer
+        bs = min(200, len(X)) if self.batch_size == "auto" else min(int(self.batch_size), len(X))
+        trainer.batch_size, trainer.l2 = bs, self.alpha / bs
+        self._stop.n = len(X)
+        trainer.epochs = trainer.epoch + 1
+        self.history_ = trainer.fit(X, y_idx)
+        return self
+
+    # ------------------------------------------------------------------ predicting
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         check_is_fitted(self, "network_")
@@ -173,6 +455,18 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         """Predicted class labels, shape (n_samples,)."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices laid out as in scikit-learn: (n_in, n_out) per layer."""
+        check_is_fitted(self, "network_")
+        return [layer.W.T.copy() for layer in self.network_.layers]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors, one per layer."""
+        check_is_fitted(self, "network_")
+        return [layer.b.copy() for layer in self.network_.layers]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

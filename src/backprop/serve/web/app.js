@@ -232,6 +232,7 @@
       b.pct.textContent = "–";
       b.li.classList.remove("best");
       b.li.removeAttribute("aria-label");
+      delete b.li.dataset.probability;
     });
     seenCtx.fillStyle = "#000";
     seenCtx.fillRect(0, 0, seen.width, seen.height);
@@ -253,6 +254,7 @@
       b.pct.textContent = pct >= 99.95 ? "100%" : `${pct.toFixed(1)}%`;
       b.li.classList.toggle("best", k === data.index);
       b.li.setAttribute("aria-label", `${b.name}: ${pct.toFixed(1)} percent`);
+      b.li.dataset.probability = String(p[k]); // the server's value, for scripts and tests
     });
     drawGrey(seen, seenCtx, data.input);
     if (data.hidden) drawHidden(data.hidden);

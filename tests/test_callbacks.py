@@ -99,12 +99,12 @@ def test_model_checkpoint_every_epoch_and_best_only(tmp_path):
     net, history = _run(epochs=6, callbacks=[every, best, Snapshot()])
     assert [p.name for p in every.saved] == [f"epoch-{i:02d}.npz" for i in range(1, 7)]
     for path, params in zip(every.saved, log):
-        for a, b in zip(load(path).get_params(), params):
+        for a, b in zip(load(path).network.get_params(), params):
             np.testing.assert_array_equal(a, b)
     accs = history["val_acc"]
     improving = [i for i in range(6) if accs[i] > max(accs[:i], default=-1)]
     assert len(best.saved) == len(improving)
-    for a, b in zip(load(tmp_path / "best.npz").get_params(), log[improving[-1]]):
+    for a, b in zip(load(tmp_path / "best.npz").network.get_params(), log[improving[-1]]):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="cannot fill in"):
         _run(epochs=1, callbacks=[ModelCheckpoint(tmp_path / "{nope}.npz")])

@@ -10,6 +10,7 @@ import pytest
 import backprop
 from backprop.cli import main
 from backprop.data import Preprocessor, load_dataset
+from backprop.model.modelfile import save
 
 
 def test_gradcheck_passes_and_prints_every_array(capsys):
@@ -59,8 +60,8 @@ def model_file(tmp_path_factory):
     net = backprop.Network([784, 24, 10], activation="relu", seed=0)
     backprop.fit(net, pre.transform(ds.X_train), ds.y_train, epochs=2, lr=0.05)
     path = tmp_path_factory.mktemp("m") / "model.npz"
-    net.save(path, preprocessor=pre, class_names=ds.class_names,
-             train_config={"dataset": "mnist-sample"})
+    save(net, path, preprocessor=pre, class_names=ds.class_names,
+         train_config={"dataset": "mnist-sample"})
     return path, net, pre, ds
 
 

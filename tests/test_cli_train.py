@@ -57,7 +57,7 @@ def test_train_on_bundled_sample_writes_the_run_folder(tmp_path, capsys):
     # the summary's test accuracy, recomputed independently from the model file
     net = backprop.load(out / "model.npz")
     ds = load_dataset("mnist-sample")
-    acc = np.mean(net.predict(ds.X_test.reshape(len(ds.X_test), -1) / 255.0) == ds.y_test)
+    acc = np.mean(net.network.predict(ds.X_test.reshape(len(ds.X_test), -1) / 255.0) == ds.y_test)
     m = re.search(r"test accuracy (\d+\.\d\d)% \((\d+)/1000\)", stdout)
     assert m and int(m.group(2)) == round(acc * 1000)
     assert f"run folder: {out}" in stdout
@@ -191,7 +191,7 @@ def test_bad_config_files(tmp_path, capsys):
 
 def test_out_folder_holding_a_run_is_refused(tmp_path, small_npz, capsys):
     args = ["train", "--data-dir", str(small_npz), "--hidden", "4", "--epochs", "1",
-            "--quiet", "--no-report", "--out", str(tmp_path)]
+            "--validation-split", "0.1", "--quiet", "--no-report", "--out", str(tmp_path)]
     assert main(args) == 0
     assert main(args) == 2
     assert "already holds a run" in capsys.readouterr().err
@@ -207,7 +207,8 @@ def test_subprocess_train_evaluate_predict_report(tmp_path, small_npz):
         return subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True,
                               text=True, cwd=tmp_path, timeout=120)
 
-    r = bp("train", "--data-dir", str(small_npz), "--hidden", "32", "--epochs", "2")
+    r = bp("train", "--data-dir", str(small_npz), "--hidden", "32", "--epochs", "2",
+           "--validation-split", "0.1")
     assert r.returncode == 0, r.stderr
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1 and re.fullmatch(r"small-\d{8}-\d{6}", runs[0].name)
@@ -221,7 +222,7 @@ def test_subprocess_train_evaluate_predict_report(tmp_path, small_npz):
     with np.load(small_npz) as z:
         X_test, y_test = z["X_test"], z["y_test"]
     net = backprop.load(model)
-    expected = np.mean(net.predict(X_test.reshape(200, -1) / 255.0) == y_test)
+    expected = np.mean(net.network.predict(X_test.reshape(200, -1) / 255.0) == y_test)
     assert metrics["n"] == 200 and metrics["accuracy"] == pytest.approx(expected)
 
     png = tmp_path / "digit.png"

@@ -302,3 +302,49 @@ def test_recorded_hashes_are_well_formed() -> None:
 def test_unknown_name() -> None:
     with pytest.raises(DataError, match="choose one of mnist"):
         download.fetch("nope")
+
+
+def test_downloaded_files_get_the_umask_mode(tmp_path: Path, toy: dict[str, bytes]) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        with serve(ok_routes(toy)) as (url, _):
+            files = download.fetch("mnist", cache_dir=tmp_path, progress=False, mirrors=[url])
+    finally:
+        os.umask(old)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files.values()} == {0o644}
+
+
+def test_oversized_and_linked_cache_files_are_replaced_not_followed(
+    tmp_path: Path, toy: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached file over the size limit is damaged unread; a link is replaced, its target kept."""
+    folder = tmp_path / "c" / "mnist"
+    folder.mkdir(parents=True)
+    big = folder / NAMES[0]
+    with open(big, "wb") as f:
+        f.truncate(2**20)  # sparse, over the 1000-byte limit below
+    outside = tmp_path / "outside.gz"
+    outside.write_bytes(b"someone else's file")
+    (folder / NAMES[1]).symlink_to(outside)
+    monkeypatch.setenv("BACKPROP_MAX_DOWNLOAD_BYTES", str(2**19))
+    statuses = {name: s for name, (_, s) in download.verify("mnist", tmp_path / "c").items()}
+    assert statuses[NAMES[0]] == "damaged" and statuses[NAMES[1]] == "damaged"
+    with serve(ok_routes(toy)) as (url, requests):
+        files = download.fetch("mnist", cache_dir=tmp_path / "c", progress=False, mirrors=[url])
+    assert files["train_labels"].read_bytes() == toy[NAMES[1]]
+    assert not files["train_labels"].is_symlink()
+    assert outside.read_bytes() == b"someone else's file"
+    assert files["train_images"].read_bytes() == toy[NAMES[0]]
+
+
+def test_a_download_over_the_limit_is_refused(
+    tmp_path: Path, toy: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BACKPROP_MAX_DOWNLOAD_BYTES", "100")
+    with serve(ok_routes(toy)) as (url, _):
+        with pytest.raises(DataError, match="BACKPROP_MAX_DOWNLOAD_BYTES"):
+            download.fetch("mnist", cache_dir=tmp_path, progress=False, mirrors=[url])
+    assert cache_listing(tmp_path / "mnist") == []

@@ -14,6 +14,7 @@ import backprop
 from backprop.cli import main
 from backprop.data import Preprocessor
 from backprop.model.export import INPUT_NAME, OPSET, OUTPUT_NAME, ExportError, export_onnx, to_onnx
+from backprop.model.model import Model
 
 
 def run_onnx(model_or_path, x: np.ndarray) -> np.ndarray:
@@ -59,9 +60,9 @@ def test_preprocessing_is_in_the_graph(scale):
     raw_train = rng.integers(0, 256, size=(50, 3, 4), dtype=np.uint8)
     pre = Preprocessor(scale).fit(raw_train)
     net = backprop.Network([12, 6, 3], activation="tanh", seed=2)
-    net.preprocessor = pre
     raw = rng.integers(0, 256, size=(20, 3, 4)).astype(np.float32)
     expected = net.predict_proba(pre.transform(raw))
+    net = Model(net, pre)
     model = to_onnx(net)
     np.testing.assert_allclose(run_onnx(model, raw.reshape(20, -1)), expected, atol=1e-5)
     included = "false" if scale == "none" else "true"
@@ -89,7 +90,7 @@ def test_mnist_model_file_round_trip_on_raw_pixels(mnist_model, tmp_path):
     net = backprop.load(path)
     raw = ds.X_test[:200]
     got = run_onnx(out, raw.reshape(len(raw), -1).astype(np.float32))
-    expected = net.predict_proba(net.preprocessor.transform(raw))
+    expected = net.network.predict_proba(net.preprocessor.transform(raw))
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert (got.argmax(1) == expected.argmax(1)).all()
     model = onnx.load(str(out))

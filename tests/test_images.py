@@ -17,6 +17,8 @@ from backprop.data import Preprocessor, load_dataset
 from backprop.data.images import load_digit, mnist_style
 from backprop.engine.train import Trainer
 from backprop.errors import DataError
+from backprop.model.model import image_steps_for
+from backprop.model.modelfile import save
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,8 @@ def model(sample, tmp_path_factory):
     net = build_network(cfg, 784, 10)
     Trainer(net, cfg).fit(pre.transform(sample.X_train), sample.y_train)
     path = tmp_path_factory.mktemp("model") / "model.npz"
-    net.save(path, preprocessor=pre, class_names=sample.class_names)
+    save(net, path, preprocessor=pre, class_names=sample.class_names,
+         image=image_steps_for(sample))
     return path
 
 
@@ -52,7 +55,7 @@ def test_pngs_of_test_digits_get_the_in_memory_label(sample, model, tmp_path):
     """200 test digits, inverted, 200x200, dark on light, RGB: ≥ 95% same label."""
     net = backprop.load(model)
     X = sample.X_test[:200]
-    expected = net.predict(net.preprocessor.transform(X))
+    expected = net.network.predict(net.preprocessor.transform(X))
     paths = []
     for i, x in enumerate(X):
         p = tmp_path / f"{i:03d}.png"
@@ -120,7 +123,7 @@ def test_wide_digit_keeps_its_aspect_ratio():
 def test_bad_images(tmp_path):
     text = tmp_path / "notes.png"
     text.write_text("not an image")
-    with pytest.raises(DataError, match="not an image Pillow can read"):
+    with pytest.raises(DataError, match="not an image backprop reads"):
         load_digit(text)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_digit(tmp_path / "missing.png")
@@ -138,8 +141,122 @@ def test_predict_reports_bad_files_and_keeps_going(model, tmp_path, capsys, samp
     assert main(["predict", str(model), str(good), str(bad), "--show-input",
                  str(tmp_path / "seen")]) == 2
     cap = capsys.readouterr()
-    assert cap.err.strip() == f"backprop: error: {bad} is not an image Pillow can read; give " \
-        "a PNG, JPEG, BMP or GIF file"
+    assert cap.err.strip() == f"backprop: error: {bad} is not an image backprop reads; give " \
+        "a PNG, JPEG, BMP, GIF, TIFF, WebP or PGM/PPM file"
     assert cap.out.startswith(f"{good}  ->  ")
     seen = np.asarray(Image.open(tmp_path / "seen" / "g_28x28.png"))
     assert seen.shape == (28, 28) and np.array_equal(seen, load_digit(good))
+
+
+# ---------------------------------------------------------------- the model's own image steps
+
+
+def _shape_image(kind: int, rng: np.random.Generator, side: int = 24) -> np.ndarray:
+    """Black ink on white paper: a vertical bar, a horizontal bar or a square ring, jittered."""
+    img = np.full((side, side), 255, np.uint8)
+    o = rng.integers(-3, 4, size=2)
+    c = side // 2
+    if kind == 0:
+        img[4:-4, c - 2 + o[0]: c + 2 + o[0]] = 0
+    elif kind == 1:
+        img[c - 2 + o[0]: c + 2 + o[0], 4:-4] = 0
+    else:
+        img[6 + o[0]: 18 + o[0], 6 + o[1]: 18 + o[1]] = 0
+        img[9 + o[0]: 15 + o[0], 9 + o[1]: 15 + o[1]] = 255
+    return img
+
+
+def test_a_model_trained_on_an_image_folder_predicts_its_own_images(tmp_path):
+    """Training read the PNGs as they are; predict must repeat exactly that (not MNIST steps)."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "shapes"
+    paths, labels = [], []
+    for k, name in enumerate(["bar", "dash", "ring"]):
+        (folder / name).mkdir(parents=True)
+        for i in range(12):
+            p = folder / name / f"{i}.png"
+            Image.fromarray(_shape_image(k, rng)).save(p)
+            paths.append(str(p))
+            labels.append(name)
+
+    def bp(*args):
+        return subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=300)
+
+    r = bp("train", "--data-dir", str(folder), "--hidden", "32", "--epochs", "30", "--quiet",
+           "--no-report", "--out", "run")
+    assert r.returncode == 0, r.stderr
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    train_acc = history["records"][-1]["acc"]
+    model = backprop.load(tmp_path / "run" / "model.npz")
+    assert model.image.kind == "plain" and model.image.shape == (24, 24)
+    r = bp("predict", "run/model.npz", *paths, "--json")
+    assert r.returncode == 0, r.stderr
+    got = [e["label"] for e in json.loads(r.stdout)]
+    accuracy = np.mean(np.array(got) == np.array(labels))
+    assert len(set(got)) == 3, got
+    assert accuracy >= min(train_acc, 0.95), (accuracy, train_acc)
+
+
+def test_sixteen_bit_grey_png_predicts_like_eight_bit(sample, model, tmp_path):
+    net = backprop.load(model)
+    for i in range(5):
+        x8 = 255 - np.asarray(Image.fromarray(sample.X_test[i]).resize((84, 84)))
+        p8, p16 = tmp_path / f"d{i}_8.png", tmp_path / f"d{i}_16.png"
+        Image.fromarray(x8).save(p8)
+        Image.fromarray(x8.astype(np.uint16) * 257).save(p16)  # mode I;16, same grey levels
+        assert Image.open(p16).mode.startswith("I")
+        a, b = net.predict_image(p8), net.predict_image(p16)
+        assert a["label"] == b["label"]
+        np.testing.assert_array_equal(a["picture"], b["picture"])
+
+
+def test_cmyk_animated_gif_and_transparent_png_still_read(sample, tmp_path):
+    x = 255 - np.asarray(Image.fromarray(sample.X_test[7]).resize((56, 56)))
+    ref = load_digit(_save(Image.fromarray(x), tmp_path / "ref.png"))
+    cmyk = _save(Image.fromarray(x).convert("CMYK"), tmp_path / "c.jpg", quality=95)
+    frames = [Image.fromarray(x).convert("P"), Image.fromarray(255 - x).convert("P")]
+    gif = tmp_path / "a.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    rgba = np.zeros((56, 56, 4), np.uint8)
+    rgba[..., 3] = 255 - x
+    png = _save(Image.fromarray(rgba, "RGBA"), tmp_path / "t.png")
+    for p in (cmyk, gif, png):
+        assert np.abs(load_digit(p).astype(float) - ref.astype(float)).mean() < 12, p
+
+
+def _save(im, path, **kw):
+    im.save(path, **kw)
+    return path
+
+
+def test_only_listed_raster_formats_are_opened(tmp_path):
+    from backprop.data.images import FORMATS, read_grey
+
+    eps = tmp_path / "digit.png"
+    eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\nshowpage\n")
+    with pytest.raises(DataError, match="not an image backprop reads"):
+        read_grey(eps)
+    ico = tmp_path / "d.png"
+    Image.new("L", (16, 16), 0).save(ico, format="ICO")  # Pillow reads ICO, backprop does not
+    with pytest.raises(DataError, match="not an image backprop reads"):
+        read_grey(ico)
+    assert "EPS" not in FORMATS and "PDF" not in FORMATS
+
+
+def test_pixel_limit_is_checked_before_decoding(tmp_path, monkeypatch):
+    from backprop.data.images import read_grey
+
+    big = tmp_path / "big.png"
+    Image.new("L", (3000, 2000), 255).save(big)
+    with pytest.raises(DataError, match=r"big.png: the image is 3000x2000 = 6,000,000 pixels, "
+                                        r"over the limit of 1,000,000"):
+        read_grey(big, limit=1_000_000)
+    monkeypatch.setenv("BACKPROP_MAX_IMAGE_PIXELS", "5000000")
+    with pytest.raises(DataError, match="over the limit of 5,000,000"):
+        read_grey(big)
+    monkeypatch.setenv("BACKPROP_MAX_IMAGE_PIXELS", "7000000")
+    assert read_grey(big).shape == (2000, 3000)

@@ -12,7 +12,7 @@ import pytest
 import backprop
 from backprop.data import Preprocessor
 from backprop.errors import ModelFileError
-from backprop.model.modelfile import METADATA_KEY, load
+from backprop.model.modelfile import METADATA_KEY, load, save
 
 
 def make_net(dtype="float32"):
@@ -28,7 +28,7 @@ def saved(tmp_path):
     net = make_net()
     pre = Preprocessor("standard").fit(np.random.default_rng(0).random((20, 2, 3)))
     path = tmp_path / "m.npz"
-    net.save(path, preprocessor=pre, class_names=["a", "b", "c"], test_accuracy=0.5)
+    save(net, path, preprocessor=pre, class_names=["a", "b", "c"], test_accuracy=0.5)
     return net, pre, path
 
 
@@ -44,15 +44,16 @@ def rewrite(path, arrays):
 def test_round_trip_keeps_weights_preprocessing_and_names(saved):
     net, pre, path = saved
     loaded = backprop.load(path)
-    for a, b in zip(net.params(), loaded.params()):
+    for a, b in zip(net.params(), loaded.network.params()):
         assert a.dtype == b.dtype and np.array_equal(a, b)
-    assert loaded.config() == net.config()
+    assert loaded.network.config() == net.config()
     assert loaded.class_names == ["a", "b", "c"]
     assert loaded.metadata["extra"]["test_accuracy"] == 0.5
     X = np.random.default_rng(1).random((7, 2, 3))
     assert np.array_equal(loaded.preprocessor.transform(X), pre.transform(X))
     Xp = pre.transform(X)
-    assert np.array_equal(loaded.predict_proba(Xp), net.predict_proba(Xp))
+    assert np.array_equal(loaded.network.predict_proba(Xp), net.predict_proba(Xp))
+    assert np.array_equal(loaded.predict_proba(X), net.predict_proba(Xp).astype(np.float64))
 
 
 def test_loaded_model_saves_its_metadata_again(saved, tmp_path):
@@ -68,16 +69,16 @@ def test_loaded_model_saves_its_metadata_again(saved, tmp_path):
 
 def test_float64_network_round_trips(tmp_path):
     net = make_net("float64")
-    net.save(tmp_path / "m.npz")
+    save(net, tmp_path / "m.npz")
     loaded = load(tmp_path / "m.npz")
-    assert loaded.dtype == np.float64
-    assert loaded.preprocessor is None and loaded.class_names is None
+    assert loaded.network.dtype == np.float64
+    assert loaded.preprocessor is None and loaded.class_names == ["0", "1", "2"]
 
 
 def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
     net = make_net()
     path = tmp_path / "m.npz"
-    net.save(path)
+    save(net, path)
     before = path.read_bytes()
 
     def boom(*a, **k):
@@ -85,19 +86,19 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(OSError):
-        net.save(path)
+        save(net, path)
     assert path.read_bytes() == before  # the old file is intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
 
 
 def test_metadata_must_be_json(tmp_path):
     with pytest.raises(ValueError, match="JSON"):
-        make_net().save(tmp_path / "m.npz", extra=object())
+        save(make_net(), tmp_path / "m.npz", extra=object())
 
 
 def test_class_names_must_match_outputs(tmp_path):
     with pytest.raises(ValueError, match="one name per class"):
-        make_net().save(tmp_path / "m.npz", class_names=["a"])
+        save(make_net(), tmp_path / "m.npz", class_names=["a"])
 
 
 # ---------------------------------------------------------------- malformed files
@@ -180,7 +181,7 @@ def test_metadata_wrong_dtype(saved):
     arrays = arrays_of(path)
     arrays[METADATA_KEY] = arrays[METADATA_KEY].astype(np.int32)
     rewrite(path, arrays)
-    with pytest.raises(ModelFileError, match="uint8"):
+    with pytest.raises(ModelFileError, match="dtype int32"):
         load(path)
 
 
@@ -285,3 +286,73 @@ def test_file_has_only_arrays_and_json(saved):
             assert name.endswith(".npy")
             arr = np.lib.format.read_array(io.BytesIO(zf.read(name)), allow_pickle=False)
             assert arr.dtype != object, header
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_files_written_respect_the_umask(tmp_path, umask):
+    """model.npz, a safetensors export and an ONNX export get 0o666 & ~umask, like open()."""
+    import os
+    import stat
+
+    from backprop.model import safetensors
+    from backprop.model.export import export_onnx
+    from backprop.model.model import Model
+
+    model = Model(make_net())
+    old = os.umask(umask)
+    try:
+        written = [model.save(tmp_path / "m.npz"),
+                   safetensors.save(model, tmp_path / "m.safetensors"),
+                   export_onnx(model, tmp_path / "m.onnx")]
+        with open(tmp_path / "plain", "w"):
+            pass
+    finally:
+        os.umask(old)
+    expected = stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+    assert expected == 0o666 & ~umask
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
+def test_safetensors_round_trip_and_layout(saved, tmp_path):
+    """The file follows the safetensors layout: u64 header length, JSON, row-major tensors."""
+    import struct
+
+    from backprop.model import safetensors
+
+    net, pre, path = saved
+    model = load(path)
+    out = safetensors.save(model, tmp_path / "m.safetensors")
+    raw = out.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8: 8 + n])
+    assert n % 8 == 0 and set(header) == {"__metadata__", "W1", "b1", "W2", "b2"}
+    for name, a in zip(net.param_names(), net.params()):
+        spec = header[name]
+        lo, hi = spec["data_offsets"]
+        assert spec["dtype"] == "F32" and spec["shape"] == list(a.shape)
+        got = np.frombuffer(raw[8 + n + lo: 8 + n + hi], dtype="<f4").reshape(a.shape)
+        assert np.array_equal(got, a)
+    again = load(out)
+    X = np.random.default_rng(2).random((5, 2, 3))
+    assert np.array_equal(again.predict_proba(X), model.predict_proba(X))
+    assert again.class_names == ["a", "b", "c"]
+
+
+def test_a_model_file_written_before_image_steps_loads_with_mnist_steps(sample_model, tmp_path):
+    """Old files have no "image" key: a square input gets the MNIST steps predict used then."""
+    from backprop.data.images import ImageSteps
+
+    path, ds = sample_model
+    old = tmp_path / "old.npz"
+    arrays = arrays_of(path)
+    meta = json.loads(arrays[METADATA_KEY].tobytes())
+    del meta["image"]
+    arrays[METADATA_KEY] = meta_blob(meta)
+    rewrite(old, arrays)
+    model = load(old)
+    assert model.image == ImageSteps("mnist", (28, 28), box=20)
+    grey = 1.0 - ds.X_test[:3] / 255.0  # dark digits on light paper
+    for g in grey:
+        assert model.predict_image(g)["label"] == load(path).predict_image(g)["label"]
+    assert np.array_equal(model.predict(ds.X_test[:50]), load(path).predict(ds.X_test[:50]))

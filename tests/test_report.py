@@ -106,7 +106,7 @@ def test_report_without_the_data_still_draws_the_curves(run_dir, tmp_path):
         (moved / f).unlink()
     net = backprop.load(moved / "model.npz")
     net.metadata["train_config"]["data_dir"] = str(tmp_path / "gone.npz")
-    page = make_report(moved, net=net)
+    page = make_report(moved, model=net)
     text = page.read_text()
     assert (moved / "curves.png").is_file() and not (moved / "confusion.png").exists()
     assert "test-set plots left out" in text

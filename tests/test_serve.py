@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 import backprop
 from backprop.cli import main
 from backprop.data.images import mnist_style
+from backprop.model.modelfile import save
 from backprop.serve.server import MAX_BODY, WEB_DIR, _Server, make_server
 
 CANVAS = 280  # the page's canvas side
@@ -78,7 +79,7 @@ def canvas_png(grey_28: np.ndarray) -> tuple[str, np.ndarray]:
 
 def in_memory(net, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     digit = mnist_style(grey)
-    return digit, net.predict_proba(net.preprocessor.transform(digit[None]))[0]
+    return digit, net.network.predict_proba(net.preprocessor.transform(digit[None]))[0]
 
 
 # ---------------------------------------------------------------------- the page
@@ -173,8 +174,8 @@ def test_hidden_activations_on_request(server, model):
     status, out = post(server, {"image": url, "activations": True})
     assert status == 200 and len(out["hidden"]) == 1
     digit, _ = in_memory(net, grey)
-    net.forward(net.preprocessor.transform(digit[None]))
-    np.testing.assert_allclose(out["hidden"][0], net.cache["a"][0][0], atol=1e-4)
+    net.network.forward(net.preprocessor.transform(digit[None]))
+    np.testing.assert_allclose(out["hidden"][0], net.network.cache["a"][0][0], atol=1e-4)
 
 
 def test_sample_endpoint(server, model):
@@ -214,7 +215,7 @@ def png_url(size: tuple[int, int]) -> str:
         (b'{"image": 5}', "data URL string"),
         (b'{"image": "http://example.com/a.png"}', "data URL like"),
         (b'{"image": "data:image/png;base64,@@@"}', "invalid base64"),
-        (b'{"image": "data:image/png;base64,aGVsbG8="}', "not a PNG"),
+        (b'{"image": "data:image/png;base64,aGVsbG8="}', "not an image backprop reads"),
         (b'{"pixels": [[0, 1], [2]]}', "same length"),
         (b'{"pixels": [1, 2, 3]}', "2-D list"),
         (b'{"pixels": [[0, 1], [2, 3]]}', "between 8 and 2048"),
@@ -284,8 +285,8 @@ def test_cli_errors(model, tmp_path, capsys):
     finally:
         blocker.server_close()
     flat = tmp_path / "flat.npz"
-    backprop.Network([6, 3, 2], seed=0).save(flat)
+    save(backprop.Network([6, 3, 2], seed=0), flat)
     assert main(["serve", str(flat), "--port", "0"]) == 2
-    assert "not square images" in capsys.readouterr().err
+    assert "takes 6 numbers per sample, not images" in capsys.readouterr().err
     assert main(["serve", str(tmp_path / "missing.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -25,10 +25,23 @@ def explain(*args, **kwargs):
 
 
 def load(path):
-    """Load a model file written by ``Network.save`` (never unpickles)."""
+    """Read a model file (``model.npz`` or ``.safetensors``, never a pickle); return a ``Model``.
+
+    The :class:`backprop.model.model.Model` holds the network, its input
+    scaling and image steps, class names and provenance; ``model.predict(X)``
+    takes raw inputs.
+    """
     from backprop.model.modelfile import load as _load
 
     return _load(path)
+
+
+def __getattr__(name):
+    if name == "Model":  # imported on first use: it pulls in the data package
+        from backprop.model.model import Model
+
+        return Model
+    raise AttributeError(f"module 'backprop' has no attribute {name!r}")
 
 
 __all__ = [
@@ -37,6 +50,7 @@ __all__ = [
     "OPTIMIZERS",
     "Callback",
     "History",
+    "Model",
     "Network",
     "Perceptron",
     "Schedule",

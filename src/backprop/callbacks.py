@@ -142,7 +142,8 @@ class ModelCheckpoint(Callback):
         Write only when ``monitor`` beats every earlier epoch.
     mode : {"auto", "min", "max"}, default "auto"
     **metadata
-        Passed to ``Network.save`` (for example ``class_names``).
+        Passed to ``backprop.model.modelfile.save`` (for example ``class_names``,
+        ``preprocessor``).
 
     Attributes
     ----------
@@ -179,8 +180,10 @@ class ModelCheckpoint(Callback):
                 f"ModelCheckpoint: cannot fill in the path {self.path!r} ({exc!r}); use "
                 f"{{epoch}} or keys of the epoch record: {', '.join(record)}"
             ) from None
+        from backprop.model.modelfile import save
+
         target.parent.mkdir(parents=True, exist_ok=True)
-        trainer.net.save(target, **self.metadata)
+        save(trainer.net, target, **self.metadata)
         self.saved.append(target)
 
 

@@ -35,6 +35,15 @@ LIMITS: dict[str, tuple[int, str]] = {
     "BACKPROP_MAX_DOWNLOAD_BYTES": (
         256 * MiB, "bytes of one downloaded or cached data file (the MNIST family's largest "
                    "is 26 MiB)"),
+    "BACKPROP_MAX_MODEL_BYTES": (
+        4 * GiB, "bytes of one array, and of all arrays together, that a model file, "
+                 "checkpoint or safetensors file declares"),
+    "BACKPROP_MAX_METADATA_BYTES": (
+        64 * MiB, "bytes of a model file's or checkpoint's JSON metadata (and of a "
+                  "safetensors header)"),
+    "BACKPROP_MAX_IMAGE_PIXELS": (
+        25_000_000, "pixels (width x height) of one image, checked from its header before "
+                    "decoding (predict, image folders, the page of backprop serve)"),
 }
 
 #: Declared sizes below this are never refused for their compression ratio.

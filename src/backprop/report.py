@@ -215,6 +215,40 @@ def _img(path: Path, alt: str) -> str:
             f'(<a href="{name}">{name}</a>)</figcaption></figure>')
 
 
+#: Keys every per-epoch record of history.json must have, and their types.
+RECORD_KEYS = {"epoch": int, "loss": float, "acc": float}
+
+
+def read_history(path: Path) -> tuple[dict, list[dict]]:
+    """history.json of a run: the dict and its per-epoch records, checked.
+
+    Raises
+    ------
+    ValueError
+        One sentence naming the file and what is missing.
+    """
+    try:
+        history = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"{path} is not a JSON training history ({exc})"[:300]) from None
+    if not isinstance(history, dict) or not isinstance(history.get("records"), list):
+        raise ValueError(f"{path} lacks the list of per-epoch 'records' that backprop train "
+                         "writes; is it a history.json of a run folder?")
+    records = history["records"]
+    for i, r in enumerate(records):
+        bad = [k for k, t in RECORD_KEYS.items() if not isinstance(r, dict) or not isinstance(
+            r.get(k), (int, float) if t is float else t) or isinstance(r.get(k), bool)]
+        if not bad:
+            bad = [k for k in ("val_loss", "val_acc", "seconds") if r.get(k) is not None
+                   and (not isinstance(r[k], (int, float)) or isinstance(r[k], bool))]
+        if bad:
+            raise ValueError(f"{path}: record {i + 1} lacks a number for {', '.join(bad)}; "
+                             "the history is damaged (re-run or resume the training)")
+    if history.get("best_epoch") is not None and not isinstance(history["best_epoch"], int):
+        raise ValueError(f"{path}: best_epoch must be an epoch number")
+    return history, records
+
+
 def _load_dataset(train_config: dict) -> Any:
     from backprop.data import load_dataset
 
@@ -222,16 +256,16 @@ def _load_dataset(train_config: dict) -> Any:
                         data_dir=train_config.get("data_dir"), download=False, progress=False)
 
 
-def make_report(run_dir: str | os.PathLike, net: Any = None, dataset: Any = None) -> Path:
+def make_report(run_dir: str | os.PathLike, model: Any = None, dataset: Any = None) -> Path:
     """Write the plots and report.html into ``run_dir``; return the page's path.
 
     Parameters
     ----------
     run_dir : str or PathLike
         A run folder of ``backprop train`` (history.json; model.npz unless
-        ``net`` is given; config.toml is shown when present).
-    net : Network, optional
-        The trained network (default: loaded from ``run_dir/model.npz``).
+        ``model`` is given; config.toml is shown when present).
+    model : Model, optional
+        The trained model (default: loaded from ``run_dir/model.npz``).
     dataset : Dataset, optional
         Its data set (default: loaded as recorded in the model, without
         downloading; when that fails the test-set plots are left out and the
@@ -248,21 +282,15 @@ def make_report(run_dir: str | os.PathLike, net: Any = None, dataset: Any = None
     if not hist_path.is_file():
         raise FileNotFoundError(f"{hist_path} does not exist; is {run_dir} a run folder of "
                                 "backprop train?")
-    try:
-        history = json.loads(hist_path.read_text(encoding="utf-8"))
-        records = list(history["records"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{hist_path} is not a training history ({exc})") from exc
-    if net is None:
+    history, records = read_history(hist_path)
+    if model is None:
         model_path = run_dir / "model.npz"
         if not model_path.is_file():
             model_path = run_dir / "best.npz"
         if not model_path.is_file():
             raise FileNotFoundError(f"{run_dir} has no model.npz yet (is the run finished? "
                                     f"resume it with backprop train --resume {run_dir})")
-        net = load(model_path)
-    meta = getattr(net, "metadata", {}) or {}
-    train_config = meta.get("train_config") or {}
+        model = load(model_path)
     notes: list[str] = []
     figures: list[str] = []
     if records:
@@ -270,14 +298,14 @@ def make_report(run_dir: str | os.PathLike, net: Any = None, dataset: Any = None
     metrics = None
     if dataset is None:
         try:
-            dataset = _load_dataset(train_config)
+            dataset = _load_dataset(model.train_config)
+            model.check_data(dataset, "the run's model")
         except (BackpropError, OSError, ValueError) as exc:
             notes.append(f"test-set plots left out: the data set could not be loaded ({exc})")
+            dataset = None
     if dataset is not None and dataset.X_test is not None and len(dataset.X_test):
-        pre = getattr(net, "preprocessor", None)
-        X = pre.transform(dataset.X_test) if pre is not None else dataset.X_test
-        pred = net.predict(np.asarray(X).reshape(len(X), -1))
-        names = getattr(net, "class_names", None) or dataset.class_names
+        pred = model.predict(dataset.X_test)
+        names = model.class_names
         metrics = classification_metrics(dataset.y_test, pred, names)
         figures.append(_img(plot_confusion(np.array(metrics["confusion"]), names,
                                            run_dir / "confusion.png"), "confusion matrix"))
@@ -288,12 +316,12 @@ def make_report(run_dir: str | os.PathLike, net: Any = None, dataset: Any = None
     shape = None
     if dataset is not None and dataset.image_shape is not None:
         shape = tuple(dataset.image_shape)
-    elif meta.get("extra", {}).get("image_shape"):
-        shape = tuple(meta["extra"]["image_shape"])
-    if shape is not None and len(shape) == 2 and int(np.prod(shape)) == net.sizes[0]:
-        figures.append(_img(plot_weights(net.weights()[0], shape, run_dir / "weights.png"),
-                            "first-layer weights"))
-    return _write_page(run_dir, net, records, history, metrics, figures, notes)
+    elif model.image is not None:
+        shape = model.image.shape
+    if shape is not None and len(shape) == 2 and int(np.prod(shape)) == model.n_inputs:
+        figures.append(_img(plot_weights(model.network.weights()[0], shape,
+                                         run_dir / "weights.png"), "first-layer weights"))
+    return _write_page(run_dir, model.network, records, history, metrics, figures, notes)
 
 
 def _write_page(run_dir, net, records, history, metrics, figures, notes) -> Path:

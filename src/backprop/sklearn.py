@@ -47,6 +47,7 @@ from backprop.config import SETTINGS
 from backprop.engine.network import Network
 from backprop.engine.optim import Schedule
 from backprop.engine.train import Callback, EpochPrinter, Trainer, split
+from backprop.model.model import Model
 
 #: MLPClassifier parameters that BackpropClassifier refuses (they must stay None), and why.
 UNSUPPORTED = {
@@ -190,6 +191,8 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
     network_ : backprop.Network
+    model_ : backprop.Model
+        The network with the class names; ``model_.save(path)`` writes a model file.
     loss_curve_ : list of float
         Mean training loss of each epoch, over every ``fit``/``partial_fit`` since
         the network was made.
@@ -327,6 +330,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             [n_features, *hidden, k if k > 2 else 1], activation=activation,
             dropout=self.dropout, dtype=self.dtype, seed=int(seed),
         )
+        self.model_ = Model(self.network_, class_names=[str(c) for c in self.classes_])
         self.loss_curve_: list[float] = []
         self.n_iter_ = 0
         self.t_ = 0
@@ -444,12 +448,9 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ predicting
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        check_is_fitted(self, "network_")
+        check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        a = self.network_.predict_proba(X).astype(np.float64)
-        if a.shape[1] == 1:
-            a = np.hstack([1.0 - a, a])
-        return a
+        return self.model_.predict_proba(X)
 
     def predict(self, X):
         """Predicted class labels, shape (n_samples,)."""

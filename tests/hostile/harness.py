@@ -1,6 +1,8 @@
 """Run hostile inputs through the command line as a user would, and judge the answer.
 
-Every catalogue case runs ``python -m backprop ...`` in a subprocess of its own:
+Every catalogue case runs ``python -m backprop ...`` in a process of its own
+(forked from a server that imported NumPy and backprop once, see ``zygote.py``;
+``BACKPROP_HOSTILE_FRESH=1`` starts a fresh interpreter per case instead):
 
 * under ``RLIMIT_AS`` (default :data:`MEM_LIMIT`), so a reader that believes a
   header and allocates terabytes dies with MemoryError instead of taking the
@@ -30,13 +32,17 @@ module in ``tests/`` (pytest imports both as top-level modules).
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import pickle
 import resource
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,28 +158,40 @@ def run_cli(
     argv = [str(a) for a in args]
     h = cwd / HARNESS_DIR
     full_env = case_env(cwd, env)
+    out_path, err_path, in_path = h / "stdout", h / "stderr", h / "stdin"
+    in_path.write_bytes(stdin or b"")
+    if os.environ.get("BACKPROP_HOSTILE_FRESH") == "1":
+        rc, maxrss, killed = _run_fresh(argv, cwd, full_env, mem_limit_bytes, timeout, h)
+    else:
+        rc, maxrss, killed = _zygote().run({
+            "args": argv, "cwd": str(cwd), "env": full_env, "mem": mem_limit_bytes,
+            "fsize": FILE_LIMIT, "timeout": timeout, "stdin": str(in_path),
+            "stdout": str(out_path), "stderr": str(err_path),
+        })
+    return Result(
+        args=argv, rc=rc,
+        stdout=out_path.read_bytes().decode("utf-8", "replace"),
+        stderr=err_path.read_bytes().decode("utf-8", "replace"),
+        peak_rss_bytes=maxrss * 1024, timed_out=killed, case_dir=cwd,
+    )
+
+
+def _run_fresh(
+    argv: list[str], cwd: Path, env: dict[str, str], mem: int, timeout: float, h: Path
+) -> tuple[int, int, bool]:
+    """``python -m backprop`` in a fresh interpreter: (exit code, peak RSS in KiB, killed)."""
 
     def limits() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (mem_limit_bytes, mem_limit_bytes))
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
-    out_path, err_path = h / "stdout", h / "stderr"
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+    with open(h / "stdout", "wb") as out, open(h / "stderr", "wb") as err, \
+            open(h / "stdin", "rb") as inp:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "backprop", *argv],
-            cwd=cwd, env=full_env, stdout=out, stderr=err,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            preexec_fn=limits, start_new_session=True,
+            [sys.executable, "-m", "backprop", *argv], cwd=cwd, env=env, stdout=out,
+            stderr=err, stdin=inp, preexec_fn=limits, start_new_session=True,
         )
-        if stdin is not None:
-            assert proc.stdin is not None
-            try:
-                proc.stdin.write(stdin)
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
         killed = threading.Event()
 
         def kill() -> None:
@@ -187,12 +205,47 @@ def run_cli(
         finally:
             timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
-    return Result(
-        args=argv, rc=proc.returncode,
-        stdout=out_path.read_bytes().decode("utf-8", "replace"),
-        stderr=err_path.read_bytes().decode("utf-8", "replace"),
-        peak_rss_bytes=usage.ru_maxrss * 1024, timed_out=killed.is_set(), case_dir=cwd,
-    )
+    return proc.returncode, usage.ru_maxrss, killed.is_set()
+
+
+class _Zygote:
+    """The fork server of ``zygote.py``, started once per test session."""
+
+    def __init__(self) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="backprop-zygote-"))
+        env = case_env(self.home)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("zygote.py"))], env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+
+    def run(self, request: dict) -> tuple[int, int, bool]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the catalogue's fork server died; rerun with "
+                               "BACKPROP_HOSTILE_FRESH=1 to see the case in a fresh interpreter")
+        reply = json.loads(line)
+        return reply["rc"], reply["maxrss"], reply["killed"]
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+_ZYGOTE: _Zygote | None = None
+
+
+def _zygote() -> _Zygote:
+    global _ZYGOTE
+    if _ZYGOTE is None or _ZYGOTE.proc.poll() is not None:
+        _ZYGOTE = _Zygote()
+        atexit.register(_ZYGOTE.close)
+    return _ZYGOTE
 
 
 # --------------------------------------------------------------------------- assertions

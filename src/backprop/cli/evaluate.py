@@ -24,14 +24,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load_test_data(net, dataset: str | None, data_dir: str | None, cache_dir: str | None,
+def load_test_data(model, dataset: str | None, data_dir: str | None, cache_dir: str | None,
                    model_path: str):
-    """The test split named on the command line, else the one the model was trained on."""
+    """The test split named on the command line, else the one the model was trained on.
+
+    Raises DataError when it has no test split, or other classes or another input
+    size than the model.
+    """
     from backprop.data import load_dataset
     from backprop.errors import DataError
 
-    cfg = net.metadata.get("train_config") or {}
     if dataset is None and data_dir is None:
+        cfg = model.train_config
         dataset, data_dir = cfg.get("dataset") or None, cfg.get("data_dir")
         if dataset is None and data_dir is None:
             raise DataError(
@@ -43,12 +47,7 @@ def load_test_data(net, dataset: str | None, data_dir: str | None, cache_dir: st
             f"data set {ds.name} ({ds.source}) has no test split; give one with a t10k-* pair, "
             "an .npz with X_test and y_test, or a test/ folder"
         )
-    n_out = net.sizes[-1] if net.sizes[-1] > 1 else 2
-    if ds.n_classes > n_out:
-        raise DataError(
-            f"data set {ds.name} has {ds.n_classes} classes but {model_path} predicts {n_out}; "
-            "evaluate the model on the data it was trained for"
-        )
+    model.check_data(ds, model_path)
     return ds
 
 
@@ -81,12 +80,9 @@ def run(args: argparse.Namespace) -> int:
     from backprop.model.modelfile import load
     from backprop.report import classification_metrics
 
-    net = load(args.model)
-    ds = load_test_data(net, args.dataset, args.data_dir, args.cache_dir, args.model)
-    X = net.preprocessor.transform(ds.X_test) if net.preprocessor is not None else ds.X_test
-    pred = net.predict(X.reshape(len(X), -1))
-    names = net.class_names or ds.class_names
-    m = classification_metrics(ds.y_test, pred, names)
+    model = load(args.model)
+    ds = load_test_data(model, args.dataset, args.data_dir, args.cache_dir, args.model)
+    m = classification_metrics(ds.y_test, model.predict(ds.X_test), model.class_names)
     m["dataset"] = ds.name
     print(json.dumps(m, indent=1) if args.json else format_metrics(m))
     return 0

@@ -1,4 +1,4 @@
-"""`backprop export MODEL --onnx FILE`: write a model as ONNX."""
+"""`backprop export MODEL --onnx FILE --safetensors FILE`: write a model as ONNX or safetensors."""
 
 from __future__ import annotations
 
@@ -8,18 +8,25 @@ import argparse
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
-        help="export a model to ONNX (needs: pip install 'backprop-mlp[onnx]')",
+        help="export a model to ONNX (needs: pip install 'backprop-mlp[onnx]') or safetensors",
         description=(
             "Write MODEL as an ONNX graph (opset 13): one Gemm and one activation node per "
             "layer. Input 'input' is float32 [N, n_in], output 'probabilities' float32 "
             "[N, n_out]. By default the model's input scaling is part of the graph, so it "
-            "takes raw inputs like training did (MNIST: flattened grey levels 0-255)."
+            "takes raw inputs like training did (MNIST: flattened grey levels 0-255). "
+            "--safetensors writes the weights W1, b1, ... as safetensors (PyTorch: "
+            "safetensors.torch.load_file) with backprop's metadata, which backprop loads "
+            "like a model.npz."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("model", metavar="MODEL", help="a model file (RUN_DIR/model.npz)")
     p.add_argument(
-        "--onnx", metavar="FILE", required=True, help="the ONNX file to write (e.g. model.onnx)"
+        "--onnx", metavar="FILE", default=None, help="the ONNX file to write (e.g. model.onnx)"
+    )
+    p.add_argument(
+        "--safetensors", metavar="FILE", default=None,
+        help="the safetensors file to write (e.g. model.safetensors)",
     )
     p.add_argument(
         "--no-preprocessing", dest="preprocessing", action="store_false",
@@ -33,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _verify(net, path, preprocessing: bool) -> str:
+def _verify(model, path, preprocessing: bool) -> str:
     import numpy as np
 
     from backprop.model.export import INPUT_NAME, ExportError
@@ -45,14 +52,14 @@ def _verify(net, path, preprocessing: bool) -> str:
             "--verify needs onnxruntime, which is not installed; pip install onnxruntime"
         ) from None
     rng = np.random.default_rng(0)
-    pre = net.preprocessor
+    pre, net = model.preprocessor, model.network
     if pre is not None and pre.input_shape is not None and pre.max_value:
         raw = rng.uniform(0, pre.max_value, size=(64, net.sizes[0]))
     else:
         raw = rng.normal(size=(64, net.sizes[0]))
     raw = raw.astype(np.float32)
-    x = pre.transform(raw) if pre is not None else raw
-    expected = net.predict_proba(x.astype(net.dtype))
+    x = model.transform(raw)
+    expected = net.predict_proba(x)
     fed = raw if preprocessing else np.asarray(x, dtype=np.float32)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(None, {INPUT_NAME: fed})[0]
@@ -66,12 +73,31 @@ def _verify(net, path, preprocessing: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from backprop.model.export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
     from backprop.model.modelfile import load
 
-    net = load(args.model)
-    path = export_onnx(net, args.onnx, include_preprocessing=args.preprocessing)
-    pre = net.preprocessor
+    if args.onnx is None and args.safetensors is None:
+        raise ValueError("give --onnx FILE, --safetensors FILE, or both")
+    model = load(args.model)
+    if args.onnx is not None:
+        _write_onnx(model, args)
+    if args.safetensors is not None:
+        from backprop.model import safetensors
+
+        path = safetensors.save(model, args.safetensors)
+        net = model.network
+        print(
+            f"wrote {path}  ({'-'.join(map(str, net.sizes))}, {net.dtype.name})\n"
+            f"  tensors W1, b1, ... W{len(net.layers)}, b{len(net.layers)} (W: [n_out, n_in]) "
+            "and backprop's metadata; PyTorch: safetensors.torch.load_file"
+        )
+    return 0
+
+
+def _write_onnx(model, args: argparse.Namespace) -> None:
+    from backprop.model.export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
+
+    path = export_onnx(model, args.onnx, include_preprocessing=args.preprocessing)
+    pre, net = model.preprocessor, model.network
     if pre is None or pre.scale == "none":
         how = "the model has no input scaling"
     elif args.preprocessing:
@@ -82,9 +108,8 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {path}  ({'-'.join(map(str, net.sizes))}, {'/'.join(net.activations)}, "
         f"opset {OPSET})\n"
         f"  input  '{INPUT_NAME}' float32 [N, {net.sizes[0]}]: {how}\n"
-        f"  output '{OUTPUT_NAME}' float32 [N, {net.sizes[-1]}]"
-        + (f"; classes {', '.join(net.class_names)}" if net.class_names else "")
+        f"  output '{OUTPUT_NAME}' float32 [N, {net.sizes[-1]}]; classes "
+        f"{', '.join(model.class_names)}"
     )
     if args.verify:
-        print("  " + _verify(net, path, args.preprocessing))
-    return 0
+        print("  " + _verify(model, path, args.preprocessing))

@@ -7,16 +7,20 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="classify your own images (PNG, JPEG, BMP, GIF) with a trained model",
         description=(
-            "Read each image (any size, colour or grey, dark ink on light paper or the "
-            "reverse), preprocess it like MNIST (greyscale, invert a light background, crop "
-            "to the ink, longest side 20 px, centre of mass at the centre of 28x28), scale it "
-            "like the model's training data, and print the label and the top-3 probabilities."
+            "Read each image (PNG, JPEG, BMP, GIF, TIFF, WebP or PGM; any size, colour or "
+            "grey), repeat the image steps the model's training images went through (for "
+            "MNIST-like data: greyscale, invert a light background, crop to the ink, longest "
+            "side 20 px, centre of mass at the centre of 28x28; for a folder of your own "
+            "images: greyscale at the training size), scale it like the training data, and "
+            "print the label and the top-3 probabilities."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -26,69 +30,43 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=3, help="how many classes to list per image")
     p.add_argument(
         "--show-input", metavar="DIR", default=None,
-        help="write the 28x28 image the network saw for each file to DIR (PNG)",
+        help="write the image the network saw for each file to DIR (PNG, e.g. NAME_28x28.png)",
     )
     p.set_defaults(func=run)
 
 
-def _input_size(net, model_path: str) -> int:
-    from backprop.errors import ModelFileError
-
-    pre = net.preprocessor
-    shape = None if pre is None else pre.input_shape
-    if shape is None:
-        extra = net.metadata.get("extra", {})
-        shape = extra.get("image_shape")
-    if shape is None and round(net.sizes[0] ** 0.5) ** 2 == net.sizes[0]:
-        shape = (round(net.sizes[0] ** 0.5),) * 2
-    if shape is None or len(shape) != 2 or shape[0] != shape[1]:
-        raise ModelFileError(
-            f"{model_path}: the model takes inputs of shape {shape or net.sizes[0]}, not square "
-            "images; predict works with models trained on images such as MNIST's 28x28"
-        )
-    return int(shape[0])
-
-
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from backprop.data.images import load_digit, save_png
+    from backprop.data.images import save_png
     from backprop.errors import DataError
     from backprop.model.modelfile import load
 
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")
-    net = load(args.model)
-    size = _input_size(net, args.model)
-    box = max(1, round(size * 20 / 28))
+    model = load(args.model)
+    steps = model.image_steps(args.model)
     if args.show_input:
         Path(args.show_input).mkdir(parents=True, exist_ok=True)
-    names = net.class_names or [str(i) for i in range(net.sizes[-1])]
+    names = model.class_names
     results, failed = [], 0
     for path in args.images:
         try:
-            digit = load_digit(path, size=size, box=box)
+            out = model.predict_image(path)
         except (DataError, OSError) as exc:
             print(f"backprop: error: {exc}", file=sys.stderr)
             failed += 1
             continue
-        if net.preprocessor is not None:
-            x = net.preprocessor.transform(digit[None])
-        else:
-            x = (digit.reshape(1, -1) / 255.0).astype(net.dtype)
-        proba = net.predict_proba(x)[0].astype(np.float64)
-        if proba.shape[0] == 1:  # one sigmoid unit: P(class 1)
-            proba = np.array([1.0 - proba[0], proba[0]])
+        proba = out["probabilities"]
         order = np.argsort(-proba, kind="stable")[: args.top]
         entry = {
             "file": str(path),
-            "label": names[int(order[0])],
+            "label": out["label"],
             "top": [{"label": names[int(k)], "probability": float(proba[k])} for k in order],
         }
         if args.show_input:
-            out = Path(args.show_input) / (Path(path).stem + "_28x28.png")
-            save_png(digit, out)
-            entry["input_png"] = str(out)
+            h, w = steps.shape
+            shown = Path(args.show_input) / (Path(path).stem + f"_{h}x{w}.png")
+            save_png(out["picture"], shown)
+            entry["input_png"] = str(shown)
         results.append(entry)
         if not args.json:
             tops = "  ".join(f"{t['label']} {t['probability']:6.1%}" for t in entry["top"])

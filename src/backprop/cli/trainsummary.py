@@ -69,7 +69,7 @@ def finish(args: argparse.Namespace, cfg: TrainConfig, data, trainer, run: RunFo
         from backprop.report import make_report
 
         try:
-            make_report(run.path, net=load(run.path / MODEL), dataset=data.dataset)
+            make_report(run.path, model=load(run.path / MODEL), dataset=data.dataset)
         except Exception as exc:  # the model is saved; a plotting problem must not lose it
             if getattr(args, "debug", False):
                 raise

@@ -15,12 +15,9 @@ else ``~/.cache/backprop``; each data set gets a sub-folder named after it.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -197,6 +194,9 @@ def _progress_bar(total: int | None, desc: str, progress: bool) -> Any:
 
 def _download_one(url: str, dest: Path, expected: str, timeout: float, progress: bool) -> None:
     """Download ``url`` to ``dest`` atomically; raise on any failure, leaving no file."""
+    import http.client  # the network modules load only when a download happens
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": _user_agent()})
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
@@ -295,6 +295,9 @@ def fetch(
         Every mirror failed for some file; the message names the data set, the
         cache folder, each URL with its error, and the ways out.
     """
+    import http.client
+    import urllib.error
+
     spec = _spec(name)
     found = locate(name, cache_dir, known_dirs)
     if found is not None:

@@ -1,71 +1,157 @@
-"""MNIST-style preprocessing of the user's own digit images (Pillow).
+"""The one image decoder, and the image steps a model repeats on new images.
 
-MNIST digits are white ink on black, the ink's bounding box scaled so its
-longest side is 20 pixels (keeping the aspect ratio, anti-aliased), then
-placed in a 28×28 field so that the ink's centre of mass is at the centre
-(LeCun et al., the MNIST page).  :func:`load_digit` repeats those steps on any
-PNG, JPEG, BMP or GIF, of any size, colour or grey, dark ink on light paper or
-the reverse:
+Every image backprop reads -- a training folder of ``--data-dir``, a file given
+to ``backprop predict``, a drawing posted to the page of ``backprop serve`` --
+goes through :func:`read_grey`:
 
-1. read with Pillow (first frame of a GIF); transparent pixels are laid on
-   white, or on black when the ink itself is light;
-2. convert to greyscale in [0, 1];
-3. invert when the background (the median of the border pixels) is light;
-4. stretch so the background is 0 and the strongest ink 1 (photos of paper
-   have a grey background);
-5. crop to the ink (pixels above ``ink_threshold``);
-6. resize so the longest side is ``box`` (20) pixels, keeping the aspect ratio;
-7. paste into a ``size``×``size`` (28×28) field so that the centre of mass sits
-   at the centre, as near as whole pixels allow.
+* only the raster formats in :data:`FORMATS` are opened (Pillow's ``formats=``
+  argument), so a PostScript, EPS or PDF file named ``.png`` is refused and
+  Ghostscript is never run;
+* the pixel count is checked from the header, before decoding, against
+  :data:`MAX_PIXELS` (Pillow's decompression-bomb idea with a lower limit);
+* the first frame is used (animated GIF, WebP, multi-page TIFF); 16-bit
+  greyscale (Pillow modes ``I;16*``, ``I``) is scaled by 1/65535, every other
+  mode is converted to 8-bit grey (ITU-R 601 luma, as Pillow does);
+* transparent pixels are laid on white, or on black when the ink itself is
+  light (the median of the opaque pixels is above 0.5).
 
-The result is uint8 (28, 28), 0 = background, 255 = ink, like an MNIST image,
-so the model's own preprocessor (``net.preprocessor.transform``) applies.
+The result is float32 greyscale in [0, 1].
+
+A trained model records how its training images were made (:class:`ImageSteps`)
+and repeats exactly that on a new image:
+
+``"mnist"``
+    the MNIST steps of LeCun et al. (:func:`mnist_style`): invert a light
+    background, stretch, crop to the ink, scale the longest side to ``box``
+    (20) pixels keeping the aspect ratio, and place the centre of mass at the
+    centre of the ``size``×``size`` (28×28) field.  For data sets that are
+    already in that form (MNIST, Fashion-MNIST, KMNIST, the scikit-learn digits).
+``"plain"``
+    the picture as it is, resized to the training images' shape if it differs:
+    for a folder of your own images, which training read as they are.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import struct
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from backprop.errors import DataError
+from backprop.limits import LIMITS, limit
 
-__all__ = ["IMAGE_SUFFIXES", "load_digit", "mnist_style", "save_png"]
+__all__ = [
+    "FORMATS", "IMAGE_SUFFIXES", "MAX_PIXELS", "ImageSteps", "load_digit", "mnist_style",
+    "read_grey", "save_png",
+]
 
-#: File types Pillow reads that ``backprop predict`` expects.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm")
+#: The raster formats backprop decodes (Pillow format names); nothing else is opened.
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+#: File name endings of those formats (image folders skip other files).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm",
+                  ".ppm", ".pbm", ".pnm")
+#: Largest image decoded by default, in pixels (width × height), checked before decoding.
+#: Raise it with the environment variable ``BACKPROP_MAX_IMAGE_PIXELS`` (docs/limits.md).
+MAX_PIXELS = LIMITS["BACKPROP_MAX_IMAGE_PIXELS"][0]
+_FORMAT_WORDS = "PNG, JPEG, BMP, GIF, TIFF, WebP or PGM/PPM"
+_BOMB_SIZE = re.compile(r"\((\d+) pixels\)")
 
 
-def _read_grey(path: Path) -> np.ndarray:
-    """Greyscale float64 in [0, 1] (alpha handled as the module docstring says)."""
+def max_pixels() -> int:
+    """The pixel limit: ``BACKPROP_MAX_IMAGE_PIXELS`` when set, else :data:`MAX_PIXELS`."""
+    return limit("BACKPROP_MAX_IMAGE_PIXELS")
+
+
+def _to_grey(im: Any) -> np.ndarray:
+    """Float32 grey in [0, 1] of a loaded Pillow image (modes as the module docstring says)."""
+    mode = im.mode
+    if mode.startswith("I;16") or mode == "I":
+        return np.clip(np.asarray(im, dtype=np.float32) / 65535.0, 0.0, 1.0)
+    if mode == "F":
+        a = np.asarray(im, dtype=np.float32)
+        top = float(np.nanmax(a)) if a.size else 0.0
+        return np.clip(np.nan_to_num(a) / (1.0 if top <= 1.0 else 255.0), 0.0, 1.0)
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        grey = np.asarray(rgba.convert("L"), dtype=np.float32) / 255.0
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
+        if alpha.min() < 1.0:
+            opaque = alpha > 0.5
+            light_ink = bool(opaque.any()) and float(np.median(grey[opaque])) > 0.5
+            grey = alpha * grey + (1.0 - alpha) * (0.0 if light_ink else 1.0)
+        return grey
+    return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+
+
+def read_grey(source: str | os.PathLike | bytes, name: str | None = None,
+              limit: int | None = None) -> np.ndarray:
+    """Decode an image file (or its bytes) to float32 greyscale (H, W) in [0, 1].
+
+    Parameters
+    ----------
+    source : str, PathLike or bytes
+        A file, or the bytes of one (as posted to the page).
+    name : str, optional
+        What error messages call it (default: the path, or "image").
+    limit : int, optional
+        Largest pixel count (default :func:`max_pixels`).
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    DataError
+        Not one of :data:`FORMATS`, over the pixel limit, damaged, or a folder.
+    """
     from PIL import Image, UnidentifiedImageError
 
-    if not path.exists():
-        raise FileNotFoundError(f"image {path} does not exist; check the path")
-    if path.is_dir():
-        raise DataError(f"{path} is a folder; give image files (PNG, JPEG, BMP, GIF)")
+    limit = max_pixels() if limit is None else limit
+    if isinstance(source, (bytes, bytearray)):
+        name, fp = name or "image", io.BytesIO(source)
+    else:
+        path = Path(source)
+        name = name or str(path)
+        if not path.exists():
+            raise FileNotFoundError(f"image {path} does not exist; check the path")
+        if path.is_dir():
+            raise DataError(f"{path} is a folder; give image files ({_FORMAT_WORDS})")
+        fp = path
     try:
-        with Image.open(path) as im:
-            im.seek(0)
-            im.load()
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                rgba = np.asarray(im.convert("RGBA"), dtype=np.float64) / 255.0
-                alpha = rgba[..., 3]
-                grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
-                if alpha.min() < 1.0:
-                    opaque = alpha > 0.5
-                    ink_light = opaque.any() and np.median(grey[opaque]) > 0.5
-                    bg = 0.0 if ink_light else 1.0
-                    return alpha * grey + (1 - alpha) * bg
-                return grey
-            return np.asarray(im.convert("L"), dtype=np.float64) / 255.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(fp, formats=FORMATS) as im:
+                w, h = im.size
+                if w * h > limit:
+                    raise DataError(
+                        f"{name}: the image is {w}x{h} = {w * h:,} pixels, over the limit of "
+                        f"{limit:,}; shrink it, or raise BACKPROP_MAX_IMAGE_PIXELS"
+                    )
+                if w < 1 or h < 1:
+                    raise DataError(f"{name}: the image is {w}x{h} pixels, it has no pixels")
+                im.seek(0)
+                im.load()
+                return _to_grey(im)
+    except DataError:
+        raise
+    except Image.DecompressionBombError as exc:
+        found = _BOMB_SIZE.search(str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+        raise DataError(
+            f"{name}: the image has {size}, over the limit of {limit:,}; shrink it"
+        ) from None
     except UnidentifiedImageError:
         raise DataError(
-            f"{path} is not an image Pillow can read; give a PNG, JPEG, BMP or GIF file"
+            f"{name} is not an image backprop reads; give a {_FORMAT_WORDS} file"
         ) from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"{path}: the image is damaged or unsupported ({exc})") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, struct.error) as exc:
+        raise DataError(f"{name}: the image is damaged or unsupported ({exc})") from None
 
 
 def mnist_style(
@@ -75,7 +161,12 @@ def mnist_style(
     ink_threshold: float = 0.35,
     source: str = "image",
 ) -> np.ndarray:
-    """Steps 3–7 on a greyscale image in [0, 1]: return uint8 (size, size), ink = 255.
+    """The MNIST steps on a greyscale image in [0, 1]: uint8 (size, size), ink = 255.
+
+    Invert when the background (the median of the border) is light, stretch so
+    the background is 0 and the strongest ink 1, crop to the pixels above
+    ``ink_threshold``, resize so the longest side is ``box`` pixels (aspect kept,
+    Lanczos), and paste so the centre of mass is at the centre of the field.
 
     Parameters
     ----------
@@ -90,7 +181,7 @@ def mnist_style(
     """
     from PIL import Image
 
-    g = np.asarray(grey, dtype=np.float64)
+    g = np.asarray(grey, dtype=np.float32)
     if g.ndim != 2 or min(g.shape) < 1:
         raise DataError(f"{source}: expected a 2-D greyscale image, got shape {g.shape}")
     border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
@@ -126,27 +217,95 @@ def mnist_style(
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def load_digit(path: str | os.PathLike, size: int = 28, box: int = 20) -> np.ndarray:
-    """Read an image file and return the MNIST-style uint8 (size, size) digit.
+def _resize(grey: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
 
-    Raises
-    ------
-    FileNotFoundError
-        The file does not exist.
-    DataError
-        Not an image, damaged, or without visible ink.
+    if grey.shape == shape:
+        return grey
+    im = Image.fromarray(np.asarray(grey, dtype=np.float32), mode="F")
+    return np.asarray(im.resize((shape[1], shape[0]), Image.Resampling.LANCZOS), np.float32)
+
+
+@dataclass(frozen=True)
+class ImageSteps:
+    """How a model's training images were made, to repeat on a new image.
+
+    Parameters
+    ----------
+    kind : {"mnist", "plain"}
+        See the module docstring.
+    shape : tuple of int
+        (height, width) of a training image.
+    box : int
+        Longest side of the ink ("mnist" only; 20 for 28×28).
+    ink : float
+        The value full ink (white) had in the training data: 255 for 8-bit
+        images, 16 for the scikit-learn digits.
     """
-    path = Path(path)
-    return mnist_style(_read_grey(path), size=size, box=box, source=str(path))
+
+    kind: str
+    shape: tuple[int, int]
+    box: int = 0
+    ink: float = 255.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("mnist", "plain"):
+            raise DataError(f"image steps {self.kind!r} are unknown; expected mnist or plain")
+        shape = tuple(int(s) for s in self.shape)
+        if len(shape) != 2 or not all(1 <= s <= 4096 for s in shape):
+            raise DataError(f"image shape {self.shape!r} must be two sides of 1..4096 pixels")
+        if self.kind == "mnist" and shape[0] != shape[1]:
+            raise DataError(f"MNIST-style image steps need a square shape, got {shape}")
+        if not (np.isfinite(self.ink) and self.ink > 0):
+            raise DataError(f"image ink value {self.ink!r} must be a positive number")
+        object.__setattr__(self, "shape", shape)
+        box = int(self.box) or max(1, round(shape[0] * 20 / 28))
+        object.__setattr__(self, "box", min(box, shape[0]) if self.kind == "mnist" else 0)
+        object.__setattr__(self, "ink", float(self.ink))
+
+    def picture(self, grey: np.ndarray, source: str = "image") -> np.ndarray:
+        """The image the network sees, as uint8 (H, W) grey levels (255 = full ink)."""
+        if self.kind == "mnist":
+            return mnist_style(grey, size=self.shape[0], box=self.box, source=source)
+        return np.clip(np.round(_resize(grey, self.shape) * 255.0), 0, 255).astype(np.uint8)
+
+    def values(self, picture: np.ndarray) -> np.ndarray:
+        """A picture (uint8) in the training data's units: (H, W), full ink = ``ink``."""
+        if self.ink == 255.0:
+            return np.asarray(picture, dtype=np.uint8)
+        return np.asarray(picture, dtype=np.float64) * (self.ink / 255.0)
+
+    def to_dict(self) -> dict:
+        """JSON-able description (stored in model files under ``"image"``)."""
+        return {"kind": self.kind, "shape": list(self.shape), "box": self.box, "ink": self.ink}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> ImageSteps:
+        """Rebuild from :meth:`to_dict` output; DataError when it is malformed."""
+        if not isinstance(d, dict) or not isinstance(d.get("shape"), list):
+            raise DataError(f"image steps must be an object with kind and shape, got {d!r:.80}")
+        try:
+            return cls(kind=d.get("kind"), shape=tuple(d["shape"]), box=int(d.get("box", 0)),
+                       ink=float(d.get("ink", 255.0)))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise DataError(f"malformed image steps {d!r:.80} ({exc})") from None
+
+
+def load_digit(path: str | os.PathLike, size: int = 28, box: int = 20) -> np.ndarray:
+    """Read an image file and return the MNIST-style uint8 (size, size) digit."""
+    return mnist_style(read_grey(path), size=size, box=box, source=str(path))
 
 
 def save_png(image: np.ndarray, path: str | os.PathLike, scale: int = 1) -> Path:
     """Write a uint8 greyscale array as PNG, optionally enlarged ``scale`` times (nearest)."""
     from PIL import Image
 
+    from backprop.fileio import atomic_open
+
     im = Image.fromarray(np.asarray(image, dtype=np.uint8), mode="L")
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
     path = Path(path)
-    im.save(path)
+    with atomic_open(path) as f:
+        im.save(f, format="PNG")
     return path

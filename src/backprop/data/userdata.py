@@ -271,30 +271,9 @@ class _Budget:
 
 
 def _grey_uint8(f: Path) -> np.ndarray:
-    try:
-        from backprop.data.images import read_grey
-    except ImportError:  # until the one image decoder lands
-        return _fallback_grey(f)
+    from backprop.data.images import read_grey  # the one image decoder
+
     return np.round(read_grey(f) * 255.0).astype(np.uint8)
-
-
-def _fallback_grey(f: Path) -> np.ndarray:
-    import warnings
-
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(f, formats=("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")) as im:
-                if im.size[0] * im.size[1] > 25_000_000:
-                    raise DataError(f"{f}: the image is {im.size} pixels, over the limit")
-                im.seek(0)
-                return np.asarray(im.convert("L"), dtype=np.uint8)
-    except DataError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any decoder failure is a damaged image
-        raise DataError(f"{f}: not a readable raster image ({_one_line(exc)})") from None
 
 
 def _read_image_classes(

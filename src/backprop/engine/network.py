@@ -391,10 +391,3 @@ class Network:
         """``forward(X)`` then ``backward(Y)``: the gradient of J at X, Y."""
         self.forward(X, train=train)
         return self.backward(Y, l1, l2)
-
-    # ------------------------------------------------------------------ files
-    def save(self, path, **metadata) -> None:
-        """Write this network to a model file (see ``backprop.model.modelfile``)."""
-        from backprop.model.modelfile import save
-
-        save(self, path, **metadata)

@@ -1,1 +1,4 @@
-"""Trained models on disk: model files, checkpoints and ONNX export."""
+"""Trained models: the Model type, model files (bounded reading), checkpoints, safetensors and ONNX.
+
+``backprop.load(path)`` returns a :class:`backprop.model.model.Model`.
+"""

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from backprop.errors import ModelFileError
+from backprop.model.archive import read_npz
 from backprop.model.modelfile import atomic_savez
 
 FORMAT = "backprop-checkpoint"
@@ -105,26 +106,41 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[list[np.ndarray], dict, di
             f"checkpoint {path} does not exist; an interrupted `backprop train` writes it "
             "into its run folder"
         )
+    arrays = read_npz(path, "checkpoint", "checkpoint", kinds="biuf")
+    if "checkpoint" not in arrays:
+        hint = " (it is a model file)" if "metadata" in arrays else ""
+        raise ModelFileError(f"{path} is not a backprop checkpoint{hint}: it has no "
+                             "'checkpoint' entry")
+    blob = arrays.pop("checkpoint")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError) as exc:
-        raise ModelFileError(f"{path} is not a readable checkpoint ({exc})") from exc
-    try:
-        doc = json.loads(arrays.pop("checkpoint").tobytes().decode("utf-8"))
-    except (KeyError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: no readable checkpoint metadata ({exc})") from exc
+        if blob.dtype != np.uint8 or blob.ndim != 1:
+            raise ValueError(f"a {blob.dtype} array of shape {blob.shape}, not JSON bytes")
+        doc = json.loads(blob.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: no readable checkpoint metadata ({exc})"[:300]) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a backprop checkpoint")
     if doc.get("version") != VERSION:
         raise ModelFileError(
-            f"{path}: checkpoint version {doc.get('version')!r} is not supported "
+            f"{path}: checkpoint version {str(doc.get('version'))[:20]!r} is not supported "
             f"(expected {VERSION}); start the run again"
         )
-    n = int(doc.get("n_params", -1))
+    n = doc.get("n_params")
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 < n <= len(arrays):
+        raise ModelFileError(f"{path}: the checkpoint's parameter count {str(n)[:20]} is "
+                             "invalid; the file is damaged")
     try:
         params = [arrays[f"param_{i}"] for i in range(n)]
     except KeyError as exc:
-        raise ModelFileError(f"{path}: parameter array {exc} is missing") from exc
-    state = _decode(doc["state"], arrays, path)
-    return params, state, doc.get("meta", {})
+        raise ModelFileError(f"{path}: parameter array {exc} is missing") from None
+    if not all(np.all(np.isfinite(p)) for p in params):
+        raise ModelFileError(f"{path}: the checkpoint's parameters hold NaN or infinite values")
+    meta = doc.get("meta", {})
+    if "state" not in doc or not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: the checkpoint lacks its training state; it is damaged")
+    try:
+        state = _decode(doc["state"], arrays, path)
+    except (RecursionError, TypeError, AttributeError) as exc:
+        raise ModelFileError(f"{path}: the checkpoint's training state is malformed ({exc})"
+                             [:300]) from None
+    return params, state, meta

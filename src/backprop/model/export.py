@@ -133,8 +133,36 @@ def _preprocessing_nodes(pre: Any, n_in: int, helper: Any, numpy_helper: Any):
     raise ExportError(f"preprocessing scale {pre.scale!r} has no ONNX form")
 
 
+def _layer_nodes(net: Any, x: str, nodes: list, inits: list, helper: Any,
+                 numpy_helper: Any) -> str:
+    """Append each layer's Gemm and activation node (and W, b) from input ``x``; the output."""
+    last = len(net.layers) - 1
+    for i, layer in enumerate(net.layers):
+        act = layer.activation.name
+        if act not in _OPS:
+            raise ExportError(
+                f"layer {i + 1} uses activation {act!r}, which has no ONNX operator here; "
+                f"exportable activations: {', '.join(_OPS)}"
+            )
+        n = i + 1
+        w, b = f"W{n}", f"b{n}"
+        inits.append(numpy_helper.from_array(np.asarray(layer.W, dtype=np.float32), w))
+        inits.append(numpy_helper.from_array(np.asarray(layer.b, dtype=np.float32), b))
+        z = f"z{n}"
+        nodes.append(helper.make_node("Gemm", [x, w, b], [z], name=f"dense{n}", transB=1))
+        out = OUTPUT_NAME if i == last else f"a{n}"
+        attrs: dict[str, Any] = {}
+        if act == "leaky_relu":
+            attrs["alpha"] = float(net.leaky_slope)
+        elif act == "softmax":
+            attrs["axis"] = 1
+        nodes.append(helper.make_node(_OPS[act], [z], [out], name=f"{act}{n}", **attrs))
+        x = out
+    return x
+
+
 def to_onnx(
-    net: Any,
+    model: Any,
     include_preprocessing: bool = True,
     model_name: str = "backprop",
 ) -> Any:
@@ -142,9 +170,9 @@ def to_onnx(
 
     Parameters
     ----------
-    net : Network
-        Usually from :func:`backprop.load`; its ``preprocessor``,
-        ``class_names`` and ``metadata`` attributes are used when present.
+    model : Model or Network
+        Usually from :func:`backprop.load`: its network, input scaling, class
+        names and data set go into the graph and its properties.
     include_preprocessing : bool, default True
         Put the model's input scaling into the graph, so it takes raw inputs.
     model_name : str
@@ -163,34 +191,17 @@ def to_onnx(
     onnx = _import_onnx()
     from onnx import TensorProto, helper, numpy_helper
 
+    from backprop.model.model import Model
+
+    model = Model.of(model)
+    net = model.network
     sizes = list(net.sizes)
-    pre = getattr(net, "preprocessor", None) if include_preprocessing else None
+    pre = model.preprocessor if include_preprocessing else None
     nodes, inits, x, pre_desc = _preprocessing_nodes(pre, sizes[0], helper, numpy_helper)
     included = bool(nodes)
     if not include_preprocessing:
         pre_desc = "not included: scale inputs with the model's preprocessor first"
-    last = len(net.layers) - 1
-    for i, layer in enumerate(net.layers):
-        act = layer.activation.name
-        if act not in _OPS:
-            raise ExportError(
-                f"layer {i + 1} uses activation {act!r}, which has no ONNX operator here; "
-                f"exportable activations: {', '.join(_OPS)}"
-            )
-        n = i + 1
-        w, b = f"W{n}", f"b{n}"
-        inits.append(numpy_helper.from_array(np.asarray(layer.W, dtype=np.float32), w))
-        inits.append(numpy_helper.from_array(np.asarray(layer.b, dtype=np.float32), b))
-        z = f"z{n}"
-        nodes.append(helper.make_node("Gemm", [x, w, b], [z], name=f"dense{n}", transB=1))
-        out = OUTPUT_NAME if i == last else f"a{n}"
-        attrs: dict[str, Any] = {}
-        if act == "leaky_relu":
-            attrs["alpha"] = float(getattr(layer.activation, "slope", net.leaky_slope))
-        elif act == "softmax":
-            attrs["axis"] = 1
-        nodes.append(helper.make_node(_OPS[act], [z], [out], name=f"{act}{n}", **attrs))
-        x = out
+    x = _layer_nodes(net, x, nodes, inits, helper, numpy_helper)
     graph = helper.make_graph(
         nodes,
         model_name,
@@ -200,7 +211,7 @@ def to_onnx(
     )
     from backprop import __version__
 
-    full_pre = getattr(net, "preprocessor", None)
+    full_pre = model.preprocessor
     shape = None if full_pre is None else full_pre.input_shape
     input_shape = None if shape is None else [int(d) for d in shape]
     doc = (
@@ -209,29 +220,27 @@ def to_onnx(
         + (f" of shape {input_shape}" if input_shape else "")
         + f". Preprocessing: {pre_desc}. Output '{OUTPUT_NAME}': float32 [N, {sizes[-1]}]."
     )
-    model = helper.make_model(
+    proto = helper.make_model(
         graph,
         producer_name="backprop",
         producer_version=__version__,
         doc_string=doc,
         opset_imports=[helper.make_opsetid("", OPSET)],
     )
-    model.ir_version = IR_VERSION
-    class_names = getattr(net, "class_names", None)
+    proto.ir_version = IR_VERSION
     props = {
         "sizes": json.dumps(sizes),
         "activations": json.dumps(net.activations),
         "preprocessing_included": "true" if included else "false",
         "preprocessing": pre_desc,
         "input_shape": json.dumps(input_shape),
-        "class_names": json.dumps(class_names),
+        "class_names": json.dumps(model.class_names),
     }
-    dataset = ((getattr(net, "metadata", None) or {}).get("train_config") or {}).get("dataset")
-    if dataset:
-        props["dataset"] = str(dataset)
-    helper.set_model_props(model, props)
-    onnx.checker.check_model(model)
-    return model
+    if model.dataset:
+        props["dataset"] = str(model.dataset)
+    helper.set_model_props(proto, props)
+    onnx.checker.check_model(proto)
+    return proto
 
 
 def export_onnx(
@@ -239,14 +248,14 @@ def export_onnx(
     path: str | os.PathLike,
     include_preprocessing: bool = True,
 ) -> Path:
-    """Write a model (a model file path or a loaded ``Network``) as ONNX to ``path``.
+    """Write a model (a model file path or a loaded ``Model``) as ONNX to ``path``.
 
     The file is written to a temporary name in the target folder and renamed,
     so a failure never leaves half a file.
 
     Parameters
     ----------
-    model : str, PathLike or Network
+    model : str, PathLike or Model
     path : str or PathLike
         Target ``.onnx`` file.
     include_preprocessing : bool, default True
@@ -259,10 +268,10 @@ def export_onnx(
     if isinstance(model, (str, os.PathLike)):
         from backprop.model.modelfile import load
 
-        net = load(model)
         name = Path(model).stem
+        model = load(model)
     else:
-        net, name = model, "backprop"
-    proto = to_onnx(net, include_preprocessing=include_preprocessing, model_name=name)
+        name = "backprop"
+    proto = to_onnx(model, include_preprocessing=include_preprocessing, model_name=name)
     data = proto.SerializeToString()
     return atomic_write_bytes(path, data)

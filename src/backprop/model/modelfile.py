@@ -9,59 +9,57 @@ A model file is an uncompressed NumPy ``.npz`` archive holding
       {"format": "backprop-model", "version": 1,
        "network": {...Network.config()...},
        "preprocessor": {...Preprocessor.to_dict()...} or null,
-       "class_names": ["0", ..., "9"] or null,
+       "image": {...ImageSteps.to_dict()...} or null,
+       "class_names": ["0", ..., "9"],
        "train_config": {...TrainConfig fields...} or null,
        "backprop_version": "0.1.0", "numpy_version": "2.4.6",
        "extra": {...any other JSON metadata given to save()...}}
 
-``load`` reads it with ``np.load(allow_pickle=False)`` and refuses, with a
+``load`` reads it through :func:`backprop.model.archive.read_npz` (bounded:
+member count, sizes, compression ratio, ``.npy`` headers, no pickles) and
+returns a :class:`backprop.model.model.Model`.  It refuses, with a
 ``ModelFileError`` naming the file, the problem and the fix: a missing or
-unreadable file, an unknown format or version, missing or unexpected arrays,
-wrong shapes or dtypes, and non-finite weights.  ``save`` writes a temporary
-file in the same folder and renames it over the target (``os.replace``), so a
-crash never leaves half a model file.
+unreadable file, an unknown format or version, metadata without the keys it
+needs, missing or unexpected arrays, wrong shapes or dtypes, non-finite
+weights or input statistics, and class names that do not match the outputs.
+Files written before ``"image"`` existed load with MNIST-style image steps
+when their input is a square image, as ``predict`` treated them then.
 
-``load`` returns a :class:`backprop.engine.network.Network` with three attributes
-attached:
-
-``preprocessor``
-    the fitted :class:`backprop.data.Preprocessor` (or None): apply
-    ``net.preprocessor.transform(X_raw)`` before ``net.predict``;
-``class_names``
-    list of str (or None), indexed by the predicted class;
-``metadata``
-    the whole metadata dict above.
-
-``net.save(path)`` on a loaded network writes those attributes back.
-
->>> import backprop
->>> net = backprop.load("runs/mnist-sample-20250101-120000/model.npz")  # doctest: +SKIP
->>> net.predict(net.preprocessor.transform(images))                     # doctest: +SKIP
+``save`` writes a temporary file in the same folder and renames it over the
+target (``os.replace``), so a crash never leaves half a model file.  A
+``.safetensors`` file (:mod:`backprop.model.safetensors`) loads the same way.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backprop.data.images import ImageSteps
+from backprop.data.preprocess import Preprocessor
 from backprop.engine.network import Network
-from backprop.errors import ModelFileError
+from backprop.errors import BackpropError, ModelFileError
 from backprop.fileio import atomic_open
+from backprop.model.archive import read_npz
+from backprop.model.model import Model
 
 FORMAT = "backprop-model"
 VERSION = 1
 METADATA_KEY = "metadata"
+#: Keys ``metadata["network"]`` must have (the rest take Network's defaults).
+NETWORK_KEYS = ("sizes", "activation", "output")
 
-__all__ = ["FORMAT", "VERSION", "load", "read_metadata", "save", "atomic_savez"]
+__all__ = ["FORMAT", "VERSION", "load", "read_metadata", "save", "atomic_savez", "jsonable",
+           "metadata_of", "model_from_metadata"]
 
 
-def _jsonable(value: Any, what: str) -> Any:
-    """Check that ``value`` survives JSON (numpy scalars/arrays are converted)."""
+def jsonable(value: Any, what: str) -> Any:
+    """``value`` as plain JSON data (numpy scalars and arrays, paths converted)."""
 
     def convert(v):
         if isinstance(v, np.ndarray):
@@ -81,85 +79,74 @@ def _jsonable(value: Any, what: str) -> Any:
         ) from exc
 
 
-def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
-    """Write ``arrays`` to ``path`` as an uncompressed .npz, atomically.
+_jsonable = jsonable  # the name other modules used before
 
-    The archive is written to a temporary file in the target folder, flushed
-    to disk and renamed over ``path``; readers see the old file or the new
-    one, never a partial one.
-    """
+
+def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``arrays`` to ``path`` as an uncompressed .npz, atomically (see fileio)."""
     with atomic_open(path) as f:
         np.savez(f, **arrays)
     return Path(path)
 
 
-def save(
-    net: Network,
-    path: str | os.PathLike,
-    preprocessor: Any = None,
-    class_names: list[str] | None = None,
-    train_config: dict | Any = None,
-    **extra: Any,
-) -> Path:
-    """Write ``net`` to a model file at ``path`` (atomically; see the module docstring).
+def metadata_of(model: Model, **extra: Any) -> dict:
+    """The JSON metadata dict of a model (``extra`` merged over its recorded extras)."""
+    from backprop import __version__
+
+    old = model.metadata
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "network": model.network.config(),
+        "preprocessor": None if model.preprocessor is None else model.preprocessor.to_dict(),
+        "image": None if model.image is None else model.image.to_dict(),
+        "class_names": list(model.class_names),
+        "train_config": jsonable(old.get("train_config"), "train_config"),
+        "backprop_version": __version__,
+        "numpy_version": np.__version__,
+        "extra": jsonable({**(old.get("extra") or {}), **extra}, "extra"),
+    }
+
+
+def save(model: Model | Network, path: str | os.PathLike, preprocessor: Any = None,
+         class_names: list[str] | None = None, train_config: Any = None,
+         image: ImageSteps | dict | None = None, **extra: Any) -> Path:
+    """Write a model file at ``path`` (atomically; see the module docstring).
 
     Parameters
     ----------
-    net : Network
+    model : Model or Network
+        A bare network is wrapped with ``preprocessor``, ``class_names``,
+        ``train_config`` and ``image`` (for a Model these must be left out).
     path : str or PathLike
         Target file; ``.npz`` is the usual suffix.
-    preprocessor : Preprocessor or dict, optional
-        Default: ``net.preprocessor`` when the network has one (as after ``load``).
-    class_names : list of str, optional
-        Default: ``net.class_names`` when present.
-    train_config : TrainConfig or dict, optional
-        Default: the ``train_config`` of ``net.metadata`` when present.
     **extra
         Any other JSON-able metadata (e.g. ``test_accuracy=0.97``), stored
-        under ``"extra"`` and merged over the loaded network's extras.
+        under ``"extra"`` and merged over the model's recorded extras.
 
     Returns
     -------
     pathlib.Path
     """
-    old_meta = getattr(net, "metadata", None) or {}
-    if preprocessor is None:
-        preprocessor = getattr(net, "preprocessor", None)
-    if class_names is None:
-        class_names = getattr(net, "class_names", None)
-    if train_config is None:
-        train_config = old_meta.get("train_config")
-    if preprocessor is not None and not isinstance(preprocessor, dict):
-        preprocessor = preprocessor.to_dict()
-    if train_config is not None and not isinstance(train_config, dict):
-        train_config = train_config.to_dict()
-    if class_names is not None:
-        class_names = [str(c) for c in class_names]
-        if len(class_names) != net.sizes[-1] and not (net.sizes[-1] == 1 and len(class_names) == 2):
-            raise ValueError(
-                f"class_names lists {len(class_names)} names but the network has "
-                f"{net.sizes[-1]} outputs; give one name per class"
-            )
-    from backprop import __version__
-
-    meta = {
-        "format": FORMAT,
-        "version": VERSION,
-        "network": net.config(),
-        "preprocessor": _jsonable(preprocessor, "preprocessor"),
-        "class_names": class_names,
-        "train_config": _jsonable(train_config, "train_config"),
-        "backprop_version": __version__,
-        "numpy_version": np.__version__,
-        "extra": _jsonable({**old_meta.get("extra", {}), **extra}, "extra"),
-    }
-    arrays = dict(zip(net.param_names(), net.params()))
-    blob = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    arrays[METADATA_KEY] = blob
+    if isinstance(model, Network):
+        if isinstance(image, dict):
+            image = ImageSteps.from_dict(image)
+        if isinstance(preprocessor, dict):
+            preprocessor = Preprocessor.from_dict(preprocessor)
+        if train_config is not None and not isinstance(train_config, dict):
+            train_config = train_config.to_dict()  # a TrainConfig
+        model = Model(model, preprocessor, class_names or [], image,
+                      {"train_config": jsonable(train_config, "train_config")})
+    elif any(v is not None for v in (preprocessor, class_names, train_config, image)):
+        raise TypeError("save(model, path): a Model carries its own preprocessor, class names, "
+                        "settings and image steps; pass only extra facts as keywords")
+    meta = metadata_of(model, **extra)
+    arrays = dict(zip(model.network.param_names(), model.network.params()))
+    arrays[METADATA_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     return atomic_savez(path, arrays)
 
 
-def _open(path: Path) -> dict[str, np.ndarray]:
+def _check_path(path: Path) -> None:
     if not path.exists():
         raise ModelFileError(
             f"model file {path} does not exist; give the model.npz of a run folder "
@@ -169,6 +156,9 @@ def _open(path: Path) -> dict[str, np.ndarray]:
         hint = path / "model.npz"
         extra = f" (did you mean {hint}?)" if hint.is_file() else ""
         raise ModelFileError(f"{path} is a folder, not a model file{extra}")
+
+
+def _open(path: Path) -> dict[str, np.ndarray]:
     with path.open("rb") as f:
         magic = f.read(4)
     if magic == b"\x93NUM":
@@ -178,105 +168,97 @@ def _open(path: Path) -> dict[str, np.ndarray]:
             f"{path} is not a model file: a backprop model is a .npz archive (like the "
             "model.npz of a run folder), and this file is something else"
         )
-    try:
-        z = np.load(path, allow_pickle=False)
-        if not isinstance(z, np.lib.npyio.NpzFile):
-            raise ModelFileError(
-                f"{path} is a single .npy array, not a backprop model file (.npz)"
-            )
-        with z:
-            arrays = {}
-            for key in z.files:
-                try:
-                    arrays[key] = z[key]
-                except ValueError as exc:
-                    raise ModelFileError(
-                        f"{path}: array {key!r} holds Python objects, which backprop never "
-                        "unpickles; this is not a backprop model file"
-                    ) from exc
-            return arrays
-    except ModelFileError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    arrays = read_npz(path, "model file", METADATA_KEY, kinds="fu")
+    if METADATA_KEY not in arrays and "checkpoint" in arrays:
         raise ModelFileError(
-            f"{path} is not a readable model file ({type(exc).__name__}: {exc}); "
-            "it may be truncated or not a .npz written by backprop"
-        ) from exc
+            f"{path} is a training checkpoint, not a model file; resume the run with "
+            "`backprop train --resume RUN_DIR`, which writes model.npz when it finishes"
+        )
+    return arrays
+
+
+def _decode_metadata(path: Path, blob: np.ndarray | bytes) -> dict:
+    if isinstance(blob, np.ndarray):
+        if blob.dtype != np.uint8 or blob.ndim != 1:
+            raise ModelFileError(
+                f"{path}: metadata must be a 1-D uint8 array of JSON bytes, found "
+                f"{blob.dtype} {blob.shape}"
+            )
+        blob = blob.tobytes()
+    try:
+        meta = json.loads(blob.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: the metadata is not valid JSON ({exc})"[:300]) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ModelFileError(
+            f"{path}: metadata format is {str(found)[:40]!r}, expected {FORMAT!r}; this is "
+            "not a backprop model file"
+        )
+    version = meta.get("version")
+    if version != VERSION:
+        raise ModelFileError(
+            f"{path}: model file version {str(version)[:20]} is not supported (this "
+            f"backprop reads version {VERSION}); use the backprop version that wrote it, or "
+            "retrain"
+        )
+    network = meta.get("network")
+    missing = [k for k in NETWORK_KEYS if not isinstance(network, dict) or k not in network]
+    if missing:
+        raise ModelFileError(
+            f"{path}: the metadata's network description lacks {', '.join(missing)}; the "
+            "file is damaged or was not written by backprop"
+        )
+    for key in ("train_config", "extra", "preprocessor", "image"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise ModelFileError(f"{path}: metadata {key!r} must be an object or null")
+    return meta
 
 
 def _metadata(path: Path, arrays: dict[str, np.ndarray]) -> dict:
     if METADATA_KEY not in arrays:
         raise ModelFileError(
             f"{path} has no {METADATA_KEY!r} entry, so it is not a backprop model file "
-            "(save models with net.save(path) or `backprop train`)"
+            "(save models with model.save(path) or `backprop train`)"
         )
-    blob = arrays[METADATA_KEY]
-    if blob.dtype != np.uint8 or blob.ndim != 1:
-        raise ModelFileError(
-            f"{path}: metadata must be a 1-D uint8 array of JSON bytes, found "
-            f"{blob.dtype} {blob.shape}"
-        )
-    try:
-        meta = json.loads(blob.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: the metadata is not valid JSON ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(
-            f"{path}: metadata format is {meta.get('format') if isinstance(meta, dict) else meta!r}"
-            f", expected {FORMAT!r}; this is not a backprop model file"
-        )
-    version = meta.get("version")
-    if version != VERSION:
-        raise ModelFileError(
-            f"{path}: model file version {version!r} is not supported (this backprop reads "
-            f"version {VERSION}); use the backprop version that wrote it, or retrain"
-        )
-    for key in ("network",):
-        if not isinstance(meta.get(key), dict):
-            raise ModelFileError(f"{path}: metadata lacks the {key!r} description")
-    return meta
+    return _decode_metadata(path, arrays.pop(METADATA_KEY))
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
     """The metadata dict of a model file, validated like ``load`` does."""
     path = Path(path)
+    _check_path(path)
     return _metadata(path, _open(path))
 
 
-def load(path: str | os.PathLike) -> Network:
-    """Read a model file; return a Network with ``preprocessor``, ``class_names``, ``metadata``.
-
-    Raises
-    ------
-    ModelFileError
-        For anything but a well-formed model file of a known version.
-    """
-    path = Path(path)
-    arrays = _open(path)
-    meta = _metadata(path, arrays)
+def _network(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> Network:
     config = meta["network"]
     sizes = config.get("sizes")
     if (
         not isinstance(sizes, list)
         or len(sizes) < 2
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes)
+        or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s < 2**31
+                   for s in sizes)
     ):
-        raise ModelFileError(f"{path}: network sizes {sizes!r} are not a list of positive ints")
+        raise ModelFileError(f"{path}: network sizes {str(sizes)[:80]} are not a list of "
+                             "positive ints")
     dtype = config.get("dtype", "float32")
     if dtype not in ("float32", "float64"):
-        raise ModelFileError(f"{path}: network dtype {dtype!r} must be float32 or float64")
+        raise ModelFileError(f"{path}: network dtype {str(dtype)[:20]!r} must be float32 or "
+                             "float64")
     n_layers = len(sizes) - 1
     names = [f"{p}{i}" for i in range(1, n_layers + 1) for p in ("W", "b")]
     missing = [n for n in names if n not in arrays]
     if missing:
         raise ModelFileError(
-            f"{path}: missing parameter array(s) {', '.join(missing)} for a network of sizes "
-            f"{sizes}; the file is damaged or incomplete"
+            f"{path}: missing parameter array(s) {', '.join(missing[:6])} for a network of "
+            f"sizes {sizes}; the file is damaged or incomplete"
         )
     unexpected = sorted(set(arrays) - set(names) - {METADATA_KEY})
     if unexpected:
         raise ModelFileError(
-            f"{path}: unexpected array(s) {', '.join(unexpected)} for a network of sizes {sizes}"
+            f"{path}: unexpected array(s) {', '.join(unexpected[:6])} for a network of sizes "
+            f"{sizes}"
         )
     params = []
     for i in range(n_layers):
@@ -288,35 +270,79 @@ def load(path: str | os.PathLike) -> Network:
                     f"{path}: array {name} has shape {a.shape}, expected {shape} for sizes {sizes}"
                 )
             if a.dtype != np.dtype(dtype):
-                raise ModelFileError(
-                    f"{path}: array {name} has dtype {a.dtype}, expected {dtype}"
-                )
+                raise ModelFileError(f"{path}: array {name} has dtype {a.dtype}, expected {dtype}")
             if not np.all(np.isfinite(a)):
-                raise ModelFileError(f"{path}: array {name} holds NaN or infinite values")
+                raise ModelFileError(f"{path}: array {name} holds NaN or infinite values; the "
+                                     "model is damaged (retrain it)")
             params.append(a)
     try:
-        net = Network.from_config(config, params)
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: the network description is invalid ({exc})") from exc
-    preprocessor = None
-    if meta.get("preprocessor") is not None:
-        from backprop.data import Preprocessor
+        return Network.from_config(config, params)
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise ModelFileError(f"{path}: the network description is invalid ({exc})"[:300]) from None
 
-        try:
-            preprocessor = Preprocessor.from_dict(meta["preprocessor"])
-        except ValueError as exc:
-            raise ModelFileError(f"{path}: {exc}") from exc
-        if preprocessor.n_features is not None and preprocessor.n_features != sizes[0]:
-            raise ModelFileError(
-                f"{path}: the preprocessor gives {preprocessor.n_features} features but the "
-                f"network takes {sizes[0]} inputs"
-            )
-    class_names = meta.get("class_names")
-    if class_names is not None and (
-        not isinstance(class_names, list) or not all(isinstance(c, str) for c in class_names)
-    ):
+
+def _preprocessor(path: Path, d: dict | None) -> Preprocessor | None:
+    if d is None:
+        return None
+    try:
+        pre = Preprocessor.from_dict(d)
+    except (BackpropError, ValueError, TypeError, OverflowError) as exc:
+        raise ModelFileError(f"{path}: the stored input scaling is invalid ({exc})"[:300]) from None
+    good_max = pre.max_value is None or (math.isfinite(pre.max_value) and pre.max_value > 0)
+    good_mean = pre.mean is None or bool(np.all(np.isfinite(pre.mean)))
+    good_std = pre.std is None or bool(np.all(np.isfinite(pre.std)) and np.all(pre.std > 0))
+    if not (good_max and good_mean and good_std):
+        raise ModelFileError(
+            f"{path}: the stored input statistics hold NaN, infinite, zero or negative "
+            "values; the model file is damaged (retrain it)"
+        )
+    return pre
+
+
+def model_from_metadata(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> Model:
+    """A Model from validated metadata and parameter arrays (ModelFileError naming ``path``)."""
+    net = _network(path, meta, arrays)
+    pre = _preprocessor(path, meta.get("preprocessor"))
+    names = meta.get("class_names")
+    if names is not None and (not isinstance(names, list)
+                              or not all(isinstance(c, str) for c in names)):
         raise ModelFileError(f"{path}: class_names must be a list of strings")
-    net.preprocessor = preprocessor
-    net.class_names = class_names
-    net.metadata = meta
-    return net
+    try:
+        image = _image_steps(meta, net, pre)
+        return Model(net, pre, names or [], image, meta)
+    except (BackpropError, ValueError) as exc:
+        raise ModelFileError(f"{path}: {exc}"[:400]) from None
+
+
+def _image_steps(meta: dict, net: Network, pre: Preprocessor | None) -> ImageSteps | None:
+    if "image" in meta:
+        return None if meta["image"] is None else ImageSteps.from_dict(meta["image"])
+    # written before "image" existed: predict used MNIST-style steps on square inputs
+    shape = None if pre is None else pre.input_shape
+    if shape is None:
+        shape = (meta.get("extra") or {}).get("image_shape")
+    n = net.sizes[0]
+    if shape is None and math.isqrt(n) ** 2 == n:
+        shape = (math.isqrt(n),) * 2
+    if shape is None or len(shape) != 2 or shape[0] != shape[1]:
+        return None
+    return ImageSteps("mnist", tuple(shape))
+
+
+def load(path: str | os.PathLike) -> Model:
+    """Read a model file (``.npz``, or ``.safetensors``); return a :class:`Model`.
+
+    Raises
+    ------
+    ModelFileError
+        For anything but a well-formed model file of a known version.
+    """
+    path = Path(path)
+    _check_path(path)
+    from backprop.model import safetensors
+
+    if safetensors.looks_like(path):
+        return safetensors.load(path)
+    arrays = _open(path)
+    meta = _metadata(path, arrays)
+    return model_from_metadata(path, meta, arrays)

@@ -15,17 +15,12 @@
     ``{"index", "label", "pixels"}`` with ``pixels`` 28 rows of 28 ints 0–255.
 ``POST /api/predict``
     ``Content-Type: application/json``, a JSON object with exactly one of
-
-    * ``"image"``: a data URL of a PNG (or JPEG/WebP/BMP/GIF) of any size up
-      to 2048×2048, such as ``canvas.toDataURL()`` -- what the page sends;
-    * ``"pixels"``: a rectangular 2-D list of grey levels 0–255 (at least
-      8×8, at most 2048×2048), either polarity -- handy from scripts;
-
-    and optionally ``"activations": true``.  The drawing goes through
-    :func:`backprop.data.images.mnist_style` (invert a light background, crop to
-    the ink, longest side 20 px, centre of mass at the centre of 28×28) and
-    the model's own preprocessor, exactly like ``backprop predict``.  The
-    answer::
+    ``"image"`` (a data URL, what the page sends) or ``"pixels"`` (a 2-D list
+    of grey levels), and optionally ``"activations": true``; see
+    :mod:`backprop.serve.service`.  The drawing goes through the model's own
+    image steps (for MNIST-like models: invert a light background, crop to the
+    ink, longest side 20 px, centre of mass at the centre of 28×28) and input
+    scaling, exactly like ``backprop predict``.  The answer::
 
         {"label": "7", "index": 7, "classes": ["0", ..., "9"],
          "probabilities": [0.001, ..., 0.93, ...],      # one per class
@@ -35,9 +30,10 @@
 
 Errors are JSON ``{"error": "one sentence"}``: 400 for a body over the size
 limit (default 2 MB), missing ``Content-Length``, a content type other than
-JSON, malformed JSON, a bad image or an empty drawing; 403 for a ``Host``
-header that is not the loopback address (a guard against DNS rebinding when
-bound to 127.0.0.1); 404 and 405 for unknown routes and methods.
+JSON, malformed or too deeply nested JSON, a bad image or an empty drawing;
+403 for a ``Host`` header that is not the loopback address (a guard against DNS
+rebinding when bound to 127.0.0.1); 404 for unknown routes; 405, with an
+``Allow`` header, for any other method (PUT, DELETE, OPTIONS, made-up ones).
 
 The network is evaluated layer by layer without touching ``net.cache``, so
 the threads of :class:`http.server.ThreadingHTTPServer` share it safely.
@@ -45,14 +41,8 @@ the threads of :class:`http.server.ThreadingHTTPServer` share it safely.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import json
-import math
 import sys
-import threading
-import time
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,20 +50,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
+from backprop.model.model import Model
+from backprop.serve.service import MAX_SIDE, MIN_SIDE, ModelService, RequestError
 
-from backprop.errors import BackpropError, DataError, ModelFileError
-
-__all__ = ["MAX_BODY", "MAX_SIDE", "WEB_DIR", "ModelService", "RequestError", "make_server"]
+__all__ = ["MAX_BODY", "MAX_SIDE", "MIN_SIDE", "WEB_DIR", "ModelService", "RequestError",
+           "make_server"]
 
 #: Largest request body accepted, in bytes.
 MAX_BODY = 2 * 1024 * 1024
-#: Largest image side accepted (pixels), before decoding.
-MAX_SIDE = 2048
-#: Smallest image side accepted.
-MIN_SIDE = 8
 #: Folder of the page's static files.
 WEB_DIR = Path(__file__).resolve().parent / "web"
+#: The methods the server answers; every other one gets 405 with this list.
+ALLOWED = "GET, HEAD, POST"
 
 _STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -88,229 +76,6 @@ _CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-class RequestError(BackpropError, ValueError):
-    """A request the server refuses.
-
-    ``status`` is the HTTP code to answer with; ``close`` asks to close the
-    connection (when the body was not read).
-    """
-
-    def __init__(self, message: str, status: int = 400, close: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.close = close
-
-
-def _input_size(net: Any, source: str) -> int:
-    """Side of the square image the model takes (28 for MNIST)."""
-    pre = getattr(net, "preprocessor", None)
-    shape = None if pre is None else pre.input_shape
-    if shape is None:
-        shape = ((getattr(net, "metadata", None) or {}).get("extra") or {}).get("image_shape")
-    n = net.sizes[0]
-    if shape is None and math.isqrt(n) ** 2 == n:
-        shape = (math.isqrt(n),) * 2
-    if shape is None or len(shape) != 2 or shape[0] != shape[1]:
-        raise ModelFileError(
-            f"{source}: the model takes inputs of shape {tuple(shape) if shape else n}, not "
-            "square images; the draw-a-digit page needs a model trained on images such as "
-            "MNIST's 28x28"
-        )
-    return int(shape[0])
-
-
-def _decode_data_url(url: Any) -> np.ndarray:
-    """Greyscale float64 in [0, 1] from a ``data:image/...;base64,`` URL."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not isinstance(url, str):
-        raise RequestError(f'"image" must be a data URL string, got {type(url).__name__}')
-    head, sep, payload = url.partition(",")
-    if not sep or not head.startswith("data:image/") or not head.endswith(";base64"):
-        raise RequestError(
-            '"image" must be a data URL like "data:image/png;base64,..." '
-            "(what canvas.toDataURL() returns)"
-        )
-    try:
-        raw = base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise RequestError('"image" holds invalid base64 after the comma') from None
-    try:
-        with Image.open(io.BytesIO(raw)) as im:
-            w, h = im.size
-            if max(w, h) > MAX_SIDE or min(w, h) < MIN_SIDE:
-                raise RequestError(
-                    f"the image is {w}x{h} pixels; send one between {MIN_SIDE} and {MAX_SIDE} "
-                    "pixels on each side"
-                )
-            im.seek(0)
-            im.load()
-            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                rgba = np.asarray(im.convert("RGBA"), dtype=np.float64) / 255.0
-                grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
-                alpha = rgba[..., 3]
-                if alpha.min() < 1.0:
-                    opaque = alpha > 0.5
-                    light_ink = bool(opaque.any()) and float(np.median(grey[opaque])) > 0.5
-                    grey = alpha * grey + (1.0 - alpha) * (0.0 if light_ink else 1.0)
-                return grey
-            return np.asarray(im.convert("L"), dtype=np.float64) / 255.0
-    except RequestError:
-        raise
-    except UnidentifiedImageError:
-        raise RequestError('"image" is not a PNG, JPEG, WebP, BMP or GIF image') from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise RequestError(f'"image" is damaged or unsupported ({exc})') from None
-
-
-def _decode_pixels(pixels: Any) -> np.ndarray:
-    """Greyscale float64 in [0, 1] from a 2-D list of grey levels 0-255."""
-    if not isinstance(pixels, list) or not pixels or not all(isinstance(r, list) for r in pixels):
-        raise RequestError('"pixels" must be a 2-D list (a list of rows of grey levels 0-255)')
-    width = len(pixels[0])
-    if any(len(r) != width for r in pixels):
-        raise RequestError('"pixels" rows must all have the same length')
-    h = len(pixels)
-    if max(h, width) > MAX_SIDE or min(h, width) < MIN_SIDE:
-        raise RequestError(
-            f'"pixels" is {h}x{width}; send between {MIN_SIDE} and {MAX_SIDE} on each side'
-        )
-    if not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for r in pixels for v in r
-    ):
-        raise RequestError('"pixels" must hold only numbers (grey levels 0-255)')
-    a = np.asarray(pixels, dtype=np.float64)
-    if not np.all(np.isfinite(a)) or a.min() < 0 or a.max() > 255:
-        raise RequestError('"pixels" values must be grey levels between 0 and 255')
-    return a / 255.0
-
-
-class ModelService:
-    """The model behind the API: info, predictions and sample digits.
-
-    Parameters
-    ----------
-    net : Network
-        With ``preprocessor``, ``class_names`` and ``metadata`` (as from
-        :func:`backprop.load`); a bare network is scaled by 1/255.
-    source : str
-        The model file's name, for ``/api/info`` and error messages.
-    """
-
-    def __init__(self, net: Any, source: str = "model") -> None:
-        self.net = net
-        self.source = source
-        self.size = _input_size(net, source)
-        self.box = max(1, round(self.size * 20 / 28))
-        n_out = net.sizes[-1]
-        names = getattr(net, "class_names", None)
-        if not names:
-            names = ["0", "1"] if n_out == 1 else [str(i) for i in range(n_out)]
-        self.classes = list(names)
-        self._samples: Any = None
-        self._samples_lock = threading.Lock()
-
-    # ------------------------------------------------------------------ info
-    def info(self) -> dict:
-        net = self.net
-        meta = getattr(net, "metadata", None) or {}
-        train = meta.get("train_config") or {}
-        extra = meta.get("extra") or {}
-        pre = getattr(net, "preprocessor", None)
-        acc = extra.get("test_accuracy")
-        return {
-            "model": self.source,
-            "sizes": list(net.sizes),
-            "activations": list(net.activations),
-            "classes": self.classes,
-            "dataset": train.get("dataset") or train.get("data_dir"),
-            "input_size": self.size,
-            "scale": None if pre is None else pre.scale,
-            "test_accuracy": acc if isinstance(acc, (int, float)) else None,
-            "max_body": MAX_BODY,
-        }
-
-    # ------------------------------------------------------------------ predict
-    def predict_grey(self, grey: np.ndarray, activations: bool = False) -> dict:
-        """Classify a greyscale drawing in [0, 1] of any size (see the module docstring)."""
-        t0 = time.perf_counter()
-        try:
-            digit = _mnist_style(grey, self.size, self.box)
-        except DataError as exc:
-            raise RequestError(str(exc)) from None
-        net = self.net
-        pre = getattr(net, "preprocessor", None)
-        if pre is not None:
-            x = pre.transform(digit[None])
-        else:
-            x = (digit.reshape(1, -1) / 255.0).astype(net.dtype)
-        a = np.asarray(x, dtype=net.dtype)
-        hidden = []
-        for layer in net.layers:  # no net.cache: safe across threads
-            _, a = layer.forward(a)
-            hidden.append(a[0])
-        proba = hidden.pop().astype(np.float64)
-        if proba.shape[0] == 1:  # one sigmoid unit: P(class 1)
-            proba = np.array([1.0 - proba[0], proba[0]])
-        k = int(np.argmax(proba))
-        out = {
-            "label": self.classes[k],
-            "index": k,
-            "classes": self.classes,
-            "probabilities": [round(float(p), 6) for p in proba],
-            "input": digit.tolist(),
-        }
-        if activations:
-            out["hidden"] = [[round(float(v), 4) for v in h] for h in hidden]
-        out["ms"] = round((time.perf_counter() - t0) * 1000.0, 3)
-        return out
-
-    def predict_request(self, payload: Any) -> dict:
-        """Validate a decoded JSON request body and classify its drawing."""
-        if not isinstance(payload, dict):
-            raise RequestError(
-                'the body must be a JSON object such as {"image": "data:image/png;base64,..."}'
-            )
-        keys = [k for k in ("image", "pixels") if k in payload]
-        if len(keys) != 1:
-            raise RequestError(
-                'send exactly one of "image" (a PNG data URL) or "pixels" (a 2-D list of grey '
-                f"levels 0-255); got keys {sorted(payload)}"
-            )
-        unknown = sorted(set(payload) - {"image", "pixels", "activations"})
-        if unknown:
-            raise RequestError(
-                f"unknown key(s) {unknown}; allowed: image, pixels, activations"
-            )
-        want = payload.get("activations", False)
-        if not isinstance(want, bool):
-            raise RequestError('"activations" must be true or false')
-        if keys[0] == "image":
-            grey = _decode_data_url(payload["image"])
-        else:
-            grey = _decode_pixels(payload["pixels"])
-        return self.predict_grey(grey, activations=want)
-
-    # ------------------------------------------------------------------ samples
-    def sample(self, index: int) -> dict:
-        """Test digit ``index mod 1000`` of the bundled MNIST sample."""
-        with self._samples_lock:
-            if self._samples is None:
-                from backprop.data import load_dataset
-
-                ds = load_dataset("mnist-sample")
-                self._samples = (ds.X_test, ds.y_test, ds.class_names)
-        X, y, names = self._samples
-        i = int(index) % len(X)
-        return {"index": i, "label": names[int(y[i])], "pixels": X[i].tolist()}
-
-
-def _mnist_style(grey: np.ndarray, size: int, box: int) -> np.ndarray:
-    from backprop.data.images import mnist_style
-
-    return mnist_style(grey, size=size, box=box, source="drawing")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -337,6 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: bytes, content_type: str, close: bool = False) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        if status == 405:
+            self.send_header("Allow", ALLOWED)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
@@ -395,14 +162,14 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 self._send(200, body, ctype)
             elif url.path == "/api/info":
-                self._json(200, self.server.service.info())
+                self._json(200, {**self.server.service.info(), "max_body": self.server.max_body})
             elif url.path == "/api/sample":
                 query = parse_qs(url.query)
                 raw = query.get("index", ["0"])[0]
                 try:
                     index = int(raw)
                 except ValueError:
-                    self._error(400, f"index must be an integer, got {raw!r}")
+                    self._error(400, f"index must be an integer, got {raw[:40]!r}")
                     return
                 self._json(200, self.server.service.sample(index))
             elif url.path == "/api/predict":
@@ -459,14 +226,31 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         if ctype != "application/json":
             raise RequestError(
-                f"Content-Type must be application/json, got {ctype or 'none'!r}"
+                f"Content-Type must be application/json, got {ctype[:60] or 'none'!r}"
             )
         if len(body) < length:
             raise RequestError("the request body ended early")
         try:
             return json.loads(body.decode("utf-8"))
+        except RecursionError:
+            raise RequestError("the JSON body is nested too deeply; send a flat object such "
+                               'as {"pixels": [[...], ...]}') from None
         except (UnicodeDecodeError, ValueError) as exc:
-            raise RequestError(f"the body is not valid JSON ({exc})") from None
+            raise RequestError(f"the body is not valid JSON ({str(exc)[:200]})") from None
+
+    def __getattr__(self, name: str) -> Any:
+        """``do_PUT``, ``do_DELETE``, ``do_FOO``...: every other method is answered 405."""
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        try:
+            if self._guard():
+                self._error(405, f"method {self.command[:20]} is not allowed; use {ALLOWED}",
+                            close=True)
+        except Exception:
+            self._internal_error()
 
     def _internal_error(self) -> None:
         traceback.print_exc(file=sys.stderr)
@@ -508,8 +292,8 @@ def make_server(
 
     Parameters
     ----------
-    model : str, PathLike or Network
-        A model file, or a loaded network.
+    model : str, PathLike, Model or Network
+        A model file, or a loaded model.
     host : str, default "127.0.0.1"
         Address to bind; only loopback addresses accept requests whose Host
         header is not localhost.
@@ -529,17 +313,17 @@ def make_server(
     Raises
     ------
     ModelFileError
-        The model is unreadable or does not take square images.
+        The model is unreadable or does not take images.
     OSError
         The port is in use or the address cannot be bound.
     """
     if isinstance(model, (str, Path)):
         from backprop.model.modelfile import load
 
-        net, source = load(model), Path(model).name
+        loaded, source = load(model), Path(model).name
     else:
-        net, source = model, "model"
-    service = ModelService(net, source)
+        loaded, source = Model.of(model), "model"
+    service = ModelService(loaded, source)
     if not (0 <= int(port) <= 65535):
         raise ValueError(f"port must be between 0 and 65535, got {port}")
     try:

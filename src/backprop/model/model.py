@@ -1,0 +1,268 @@
+"""A trained model: the network plus everything needed to use it on raw inputs.
+
+:class:`Model` holds
+
+``network``
+    the :class:`backprop.engine.network.Network` with its weights;
+``preprocessor``
+    the fitted :class:`backprop.data.Preprocessor` (flatten and scale), or None;
+``image``
+    the :class:`backprop.data.images.ImageSteps` its training images went
+    through, or None for data that are not images;
+``class_names``
+    one name per class (``"0"``, ``"1"``, ... when none were given);
+``metadata``
+    provenance: ``train_config`` (the settings), ``extra`` (data set, test
+    accuracy, ...), and the backprop and NumPy versions that wrote the file.
+
+``predict`` and ``predict_proba`` take raw inputs, as the training data came
+(``(N, 28, 28)`` uint8 MNIST images, or ``(N, D)`` rows); ``predict_image``
+takes an image file or a greyscale drawing and repeats the training images'
+steps on it.  ``Model.load`` reads a model file, ``save`` writes one
+(see :mod:`backprop.model.modelfile`).
+
+>>> import backprop
+>>> model = backprop.load("runs/mnist-sample-20250101-120000/model.npz")  # doctest: +SKIP
+>>> model.predict(images)                           # raw uint8 (N, 28, 28)  # doctest: +SKIP
+>>> model.predict_image("my_seven.png")["label"]                            # doctest: +SKIP
+'7'
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backprop.data.images import ImageSteps, read_grey
+from backprop.data.preprocess import Preprocessor
+from backprop.engine.network import Network
+from backprop.errors import DataError, ModelFileError
+
+__all__ = ["Model", "image_steps_for"]
+
+
+@dataclass
+class Model:
+    """A network with its input pipeline, class names and provenance (module docstring)."""
+
+    network: Network
+    preprocessor: Preprocessor | None = None
+    class_names: list[str] = field(default_factory=list)
+    image: ImageSteps | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        k = self.n_classes
+        names = [str(c) for c in self.class_names] if self.class_names else []
+        if not names:
+            names = [str(i) for i in range(k)]
+        if len(names) != k:
+            raise ValueError(
+                f"class_names lists {len(names)} names but the network has "
+                f"{self.network.sizes[-1]} output(s), so {k} classes; give one name per class"
+            )
+        self.class_names = names
+        pre = self.preprocessor
+        if pre is not None and pre.n_features is not None and pre.n_features != self.n_inputs:
+            raise ValueError(
+                f"the preprocessor gives {pre.n_features} features but the network takes "
+                f"{self.n_inputs} inputs"
+            )
+        if self.image is not None and int(np.prod(self.image.shape)) != self.n_inputs:
+            raise ValueError(
+                f"images of shape {self.image.shape} do not give the network's "
+                f"{self.n_inputs} inputs"
+            )
+
+    @classmethod
+    def of(cls, model: Model | Network) -> Model:
+        """``model`` itself, or a bare Network wrapped (no scaling, no image steps)."""
+        return model if isinstance(model, Model) else cls(model)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def sizes(self) -> list[int]:
+        """Units per layer, input first."""
+        return list(self.network.sizes)
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.network.sizes[0])
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes: the output units, or 2 for one sigmoid unit."""
+        return max(2, int(self.network.sizes[-1]))
+
+    @property
+    def train_config(self) -> dict:
+        """The training settings recorded in the file (empty when none)."""
+        return dict(self.metadata.get("train_config") or {})
+
+    @property
+    def extra(self) -> dict:
+        """Other recorded facts: ``dataset``, ``test_accuracy``, ``image_shape``, ..."""
+        return dict(self.metadata.get("extra") or {})
+
+    @property
+    def dataset(self) -> str | None:
+        """The data set it was trained on, by name or folder, when recorded."""
+        cfg, extra = self.train_config, self.extra
+        return cfg.get("dataset") or cfg.get("data_dir") or extra.get("dataset")
+
+    def __repr__(self) -> str:
+        return (f"Model({self.network!r}, classes={self.class_names}, "
+                f"image={None if self.image is None else self.image.kind})")
+
+    # ------------------------------------------------------------------ predict
+    def transform(self, X: Any) -> np.ndarray:
+        """Raw inputs (N, ...) to the network's inputs (N, D), in the network's dtype."""
+        X = np.asarray(X)
+        if X.ndim < 1:
+            raise DataError(f"inputs must be a batch (N, ...), got a scalar {X!r}")
+        if self.preprocessor is not None:
+            X = self.preprocessor.transform(X)
+        X = X.reshape(len(X), -1)
+        if X.shape[1] != self.n_inputs:
+            raise DataError(
+                f"inputs give {X.shape[1]} features but the model takes {self.n_inputs}; "
+                "give data like its training data"
+            )
+        return np.asarray(X, dtype=self.network.dtype)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of raw inputs, float64 (N, n_classes).
+
+        A one-unit sigmoid output gives two columns, P(class 0) and P(class 1).
+        """
+        return self.outputs_to_proba(self.network.predict_proba(self.transform(X)))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class indices (N,) of raw inputs; names are ``class_names[i]``."""
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    @staticmethod
+    def outputs_to_proba(out: np.ndarray) -> np.ndarray:
+        """Output activations (N, K) as class probabilities: one sigmoid unit becomes 2 columns."""
+        out = np.asarray(out, dtype=np.float64)
+        if out.shape[1] == 1:
+            return np.hstack([1.0 - out, out])
+        return out
+
+    def layer_outputs(self, x: np.ndarray) -> list[np.ndarray]:
+        """The activations of every layer for network inputs ``x`` (N, D), last = outputs.
+
+        Uses no shared scratch state (``net.cache``), so threads may call it at once.
+        """
+        a = np.asarray(x, dtype=self.network.dtype)
+        outs = []
+        for layer in self.network.layers:
+            _, a = layer.forward(a)
+            outs.append(a)
+        return outs
+
+    def check_data(self, ds: Any, source: str = "the model") -> None:
+        """DataError unless data set ``ds`` has this model's classes and input size."""
+        n_features = int(np.prod(ds.X_train.shape[1:], dtype=np.int64))
+        if n_features != self.n_inputs:
+            raise DataError(
+                f"data set {ds.name} has {n_features} features per sample "
+                f"(shape {tuple(ds.X_train.shape[1:])}) but {source} takes {self.n_inputs}; "
+                "evaluate the model on data like its training data"
+            )
+        if ds.n_classes != self.n_classes:
+            raise DataError(
+                f"data set {ds.name} has {ds.n_classes} classes but {source} predicts "
+                f"{self.n_classes}; evaluate the model on the classes it was trained for"
+            )
+        default = [str(i) for i in range(self.n_classes)]
+        if self.class_names != default and list(ds.class_names) != self.class_names:
+            raise DataError(
+                f"data set {ds.name} has classes {_short(ds.class_names)} but {source} was "
+                f"trained on {_short(self.class_names)}; evaluate it on the same classes"
+            )
+
+    # ------------------------------------------------------------------ images
+    def image_steps(self, source: str = "the model") -> ImageSteps:
+        """The steps new images go through; ModelFileError when the model takes no images."""
+        if self.image is None:
+            raise ModelFileError(
+                f"{source} takes {self.n_inputs} numbers per sample, not images; use a model "
+                "trained on images (MNIST, or --data-dir on a folder of images)"
+            )
+        return self.image
+
+    def picture(self, image: str | os.PathLike | bytes | np.ndarray,
+                name: str | None = None) -> np.ndarray:
+        """What the network sees of an image file, its bytes, or a grey array in [0, 1].
+
+        Returns the uint8 (H, W) picture after the training images' steps.
+        """
+        steps = self.image_steps()
+        grey = image if isinstance(image, np.ndarray) else read_grey(image, name)
+        return steps.picture(grey, source=name or (str(image) if isinstance(
+            image, (str, os.PathLike)) else "image"))
+
+    def predict_image(self, image: str | os.PathLike | bytes | np.ndarray,
+                      name: str | None = None, layers: bool = False) -> dict:
+        """Classify one image (see :meth:`picture`).
+
+        Returns
+        -------
+        dict
+            ``label``, ``index``, ``probabilities`` (float64, one per class),
+            ``picture`` (the uint8 image the network saw) and, with
+            ``layers=True``, ``hidden`` (each hidden layer's activations).
+        """
+        pic = self.picture(image, name)
+        x = self.transform(self.image_steps().values(pic)[None])
+        outs = self.layer_outputs(x)
+        proba = self.outputs_to_proba(outs[-1])[0]
+        k = int(np.argmax(proba))
+        result = {"label": self.class_names[k], "index": k, "probabilities": proba,
+                  "picture": pic}
+        if layers:
+            result["hidden"] = [h[0] for h in outs[:-1]]
+        return result
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike, **extra: Any) -> Path:
+        """Write a model file (atomically); ``extra`` JSON facts join ``metadata["extra"]``."""
+        from backprop.model.modelfile import save
+
+        return save(self, path, **extra)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Model:
+        """Read a model file (never unpickles); ModelFileError names any problem."""
+        from backprop.model.modelfile import load
+
+        return load(path)
+
+
+def _short(names: list) -> str:
+    text = ", ".join(map(str, names[:6]))
+    return f"[{text}{', ...' if len(names) > 6 else ''}]"
+
+
+def image_steps_for(ds: Any) -> ImageSteps | None:
+    """The image steps that made a data set's images (None when they are not 2-D images).
+
+    A folder of your own images, or an ``.npz``/``.csv`` of them, was read as it
+    is ("plain"); the MNIST family and the scikit-learn digits are MNIST-style.
+    """
+    shape = ds.image_shape
+    if shape is None or len(shape) != 2:
+        return None
+    X = ds.X_train
+    ink = 255.0 if X.dtype == np.uint8 else float(np.max(X)) if X.size else 255.0
+    if not (np.isfinite(ink) and ink > 0):
+        ink = 255.0
+    own = set(ds.files) & {"folder", "npz", "csv"}
+    if own or shape[0] != shape[1]:
+        return ImageSteps("plain", tuple(shape), ink=ink)
+    return ImageSteps("mnist", tuple(shape), ink=ink)

@@ -63,3 +63,54 @@ def test_no_validation_where_a_class_would_give_none():
 def test_patience_without_validation_is_refused():
     with pytest.raises(ValueError, match="validation-split"):
         adapt(TrainConfig(validation_split=0.0, patience=5, augment="none"), _ds(100, None))
+
+
+# ------------------------------------------------------------------ the command line
+
+
+def test_default_trains_xor_undistorted_without_validation(tmp_path, capsys):
+    from backprop.cli import main
+    from backprop.configfile import read_toml
+
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "xor", "--out", str(run), "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert "no distortions: the samples are not images" in out
+    assert "model: the last epoch (no validation set" in out
+    assert "test accuracy 100.00% (4/4)" in out
+    cfg = read_toml(run / "config.toml")
+    assert cfg["augment"] == "none" and cfg["validation_split"] == 0.0
+    assert cfg["epochs"] == MAX_EPOCHS  # 56,000 updates of 4 samples, capped
+    history = (run / "history.json").read_text()
+    assert '"best_epoch": null' in history  # no validation set chose an epoch
+
+
+def test_time_budget_run_records_its_epochs(tmp_path, capsys):
+    from backprop.cli import main
+    from backprop.configfile import read_toml
+
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "xor", "--time", "2s", "--out", str(run),
+                 "--no-report"]) == 0
+    out = capsys.readouterr().out
+    line = [x for x in out.splitlines() if x.startswith("time 2s: ")]
+    assert len(line) == 1 and "training" in line[0] and "evaluating and saving" in line[0]
+    cfg = read_toml(run / "config.toml")
+    assert "time" not in cfg  # replaying the config repeats the epochs the budget reached
+    n = len(__import__("json").loads((run / "history.json").read_text())["records"])
+    assert cfg["epochs"] == n >= 1
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--time", "10m", "--epochs", "5"], "give one of them"),
+     (["--time", "ten minutes"], "not a duration"),
+     (["--patience", "3"], "validation-split")],
+)
+def test_refusals_are_one_line(tmp_path, capsys, flags, message):
+    from backprop.cli import main
+
+    code = main(["train", "--dataset", "xor", "--out", str(tmp_path / "r"), *flags])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1

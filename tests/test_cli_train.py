@@ -191,7 +191,7 @@ def test_bad_config_files(tmp_path, capsys):
 
 def test_out_folder_holding_a_run_is_refused(tmp_path, small_npz, capsys):
     args = ["train", "--data-dir", str(small_npz), "--hidden", "4", "--epochs", "1",
-            "--quiet", "--no-report", "--out", str(tmp_path)]
+            "--validation-split", "0.1", "--quiet", "--no-report", "--out", str(tmp_path)]
     assert main(args) == 0
     assert main(args) == 2
     assert "already holds a run" in capsys.readouterr().err
@@ -207,7 +207,8 @@ def test_subprocess_train_evaluate_predict_report(tmp_path, small_npz):
         return subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True,
                               text=True, cwd=tmp_path, timeout=120)
 
-    r = bp("train", "--data-dir", str(small_npz), "--hidden", "32", "--epochs", "2")
+    r = bp("train", "--data-dir", str(small_npz), "--hidden", "32", "--epochs", "2",
+           "--validation-split", "0.1")
     assert r.returncode == 0, r.stderr
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1 and re.fullmatch(r"small-\d{8}-\d{6}", runs[0].name)

@@ -127,11 +127,12 @@ def test_init_from_starts_at_the_models_weights(tmp_path, small_npz, capsys):
     # a learning rate of 1e-12 leaves the weights where they started: the model's
     assert main(small(small_npz, "--epochs", "1", "--lr", "1e-12", "--validation-split", "0",
                       "--init-from", str(base / "model.npz"), "--out", str(tuned))) == 0
-    a, b = backprop.load(base / "model.npz"), backprop.load(tuned / "model.npz")
+    ma, mb = backprop.load(base / "model.npz"), backprop.load(tuned / "model.npz")
+    a, b = ma.network, mb.network  # a Model holds its network
     assert b.sizes == a.sizes == [784, 9, 10]  # the model's architecture, not --hidden 12
-    for p, q in zip(a.network.get_params(), b.network.get_params()):
+    for p, q in zip(a.get_params(), b.get_params()):
         np.testing.assert_allclose(p, q, atol=1e-6)
-    assert b.preprocessor.to_dict() == a.preprocessor.to_dict()  # the model's scaling
+    assert mb.preprocessor.to_dict() == ma.preprocessor.to_dict()  # the model's scaling
     cfg = read_toml(tuned / "config.toml")
     assert cfg["init_from"] == str(base / "model.npz") and cfg["hidden"] == [9]
     assert main(small(small_npz, "--init-from", str(tmp_path / "nope.npz"))) == 2

@@ -337,3 +337,22 @@ def test_safetensors_round_trip_and_layout(saved, tmp_path):
     X = np.random.default_rng(2).random((5, 2, 3))
     assert np.array_equal(again.predict_proba(X), model.predict_proba(X))
     assert again.class_names == ["a", "b", "c"]
+
+
+def test_a_model_file_written_before_image_steps_loads_with_mnist_steps(sample_model, tmp_path):
+    """Old files have no "image" key: a square input gets the MNIST steps predict used then."""
+    from backprop.data.images import ImageSteps
+
+    path, ds = sample_model
+    old = tmp_path / "old.npz"
+    arrays = arrays_of(path)
+    meta = json.loads(arrays[METADATA_KEY].tobytes())
+    del meta["image"]
+    arrays[METADATA_KEY] = meta_blob(meta)
+    rewrite(old, arrays)
+    model = load(old)
+    assert model.image == ImageSteps("mnist", (28, 28), box=20)
+    grey = 1.0 - ds.X_test[:3] / 255.0  # dark digits on light paper
+    for g in grey:
+        assert model.predict_image(g)["label"] == load(path).predict_image(g)["label"]
+    assert np.array_equal(model.predict(ds.X_test[:50]), load(path).predict(ds.X_test[:50]))

@@ -31,7 +31,7 @@ def settings(data: Path, epochs: int) -> list[str]:
     # momentum (velocity state), dropout and shuffling (RNG state), validation (best weights)
     return ["--data-dir", str(data), "--hidden", "10", "--epochs", str(epochs),
             "--batch-size", "20", "--dropout", "0.2", "--optimizer", "momentum",
-            "--seed", "3", "--no-report"]
+            "--seed", "3", "--no-report", "--validation-split", "0.1"]
 
 
 #: ``backprop train`` in a process that sends itself a real SIGINT after N minibatches:

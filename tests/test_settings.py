@@ -109,8 +109,8 @@ def test_help_shows_what_the_default_recipe_really_uses(tmp_path, capsys):
             str(value).lower() if isinstance(value, bool) else str(value))
         assert shown[name] == text, (name, shown[name], value)
     # the recipe differs from the plain defaults, and --help says so
-    assert effective["epochs"] != SETTINGS["epochs"].default
-    assert shown["epochs"] == str(effective["epochs"])
+    assert effective["updates"] != SETTINGS["updates"].default
+    assert shown["updates"] == str(effective["updates"])
 
 
 def test_print_config_is_the_merge_and_a_valid_config_file(tmp_path, capsys):

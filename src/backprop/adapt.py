@@ -5,8 +5,9 @@ whether a validation set can be held out depend on the data, which the preset
 does not know.  :func:`adapt` settles those three from the data set's size
 and sample shape, and leaves every setting the user gave explicitly alone:
 
-- **Length.**  With ``updates`` set (a budget of minibatch updates) and
-  ``epochs`` not given, the run trains ``ceil(updates / batches per epoch)``
+- **Length.**  With ``time`` set, the epochs fit the time
+  (``backprop.timebudget``).  With ``updates`` set (a budget of minibatch
+  updates) and ``epochs`` not given, the run trains ``ceil(updates / batches per epoch)``
   epochs, between :data:`MIN_EPOCHS` and :data:`MAX_EPOCHS`: 60,000 images in
   minibatches of 128 get 120 epochs of 56,000 updates, 5,000 images 1,400.
 - **Distortions.**  Affine and elastic distortions (Simard et al. 2003) are
@@ -98,7 +99,8 @@ def adapt(cfg, ds, given=()) -> tuple:
     Raises
     ------
     ValueError
-        ``patience`` without a validation set.
+        ``patience`` without a validation set; ``time`` that is not a
+        duration, or given with ``epochs``.
     """
     given = set(given)
     changes: dict = {}
@@ -112,8 +114,20 @@ def adapt(cfg, ds, given=()) -> tuple:
         )
         changes["validation_split"] = split = 0.0
     n_train = len(y) - (0 if not split else int(round(split * len(y))))
-    updates = getattr(cfg, "updates", None)
-    if updates and "epochs" not in given:
+    updates = cfg.updates
+    if cfg.time is not None:
+        from backprop.timebudget import parse_duration
+
+        parse_duration(cfg.time)
+        if "epochs" in given:
+            raise ValueError(
+                f"--time {cfg.time} and --epochs {cfg.epochs} both set the training length; "
+                "give one of them"
+            )
+        notes.append(
+            f"epochs: as many as fit in --time {cfg.time}, re-estimated after every epoch"
+        )
+    elif updates and "epochs" not in given:
         epochs = epochs_for(updates, n_train, cfg.batch_size, cfg.optimizer)
         changes["epochs"] = epochs
         notes.append(

@@ -118,7 +118,8 @@ class TrainConfig:
                             **NONNEG)
     warmup: int = setting(0, "epochs of linear learning-rate warm-up", "training",
                           low=0, high=10**6)
-    epochs: int = setting(20, "number of passes over the training set", "training",
+    epochs: int = setting(20, "number of passes over the training set (given, it overrides "
+                          "--updates)", "training",
                           low=1, high=10**6)
     batch_size: int = setting(128, "minibatch size", "training", low=1, high=10**6)
     shuffle: bool = setting(True, "reshuffle the training set every epoch", "training")
@@ -150,6 +151,14 @@ class TrainConfig:
     flip: bool = setting(
         False, "mirror left-right with probability 1/2 (clothes, not digits)", "augmentation")
     # run
+    updates: int = setting(
+        0, "training length as a budget of minibatch updates: epochs = updates / "
+        "minibatches per epoch (20 to 2,000), unless --epochs is given (0: --epochs decides)",
+        "run", low=0, high=10**9)
+    time: str | None = setting(
+        None, "wall-time budget for the whole run, e.g. 90s, 10m, 1h: the epochs are fitted "
+        "to it so the learning-rate schedule ends on time (instead of --epochs)", "run",
+        none="none: no time limit")
     seed: int = setting(
         0, "seed of every random draw (init, split, shuffles, dropout, augmentation)", "run",
         low=0, high=2**32 - 1)

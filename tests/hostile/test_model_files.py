@@ -400,3 +400,33 @@ def test_report_on_a_run_folder_with_a_hostile_model(case):
     case.write("run/model.npz", case.payload())
     r = case.run(["report", "run"])
     case.assert_refused(r, must_mention=["model.npz"])
+
+
+# ------------------------------------------------------------------ checkpoints given to --resume
+
+
+def _interrupted_run(case) -> None:
+    """A run folder as an interrupted run leaves it: config.toml, history.json, no model."""
+    r = case.run(["train", "--dataset", "xor", "--epochs", "1", "--validation-split", "0",
+                  "--augment", "none", "--out", "run", "--quiet", "--no-report"])
+    assert r.rc in (0, 3), r  # 3: trained but learnt nothing (XOR in one epoch)
+    (case.dir / "run" / "model.npz").unlink()
+
+
+@pytest.mark.parametrize("make, mention", [
+    (lambda case: case.payload(), "checkpoint.npz"),
+    (lambda case: zip_bytes({"checkpoint.npy": npy_header((2**40,), "|u1")}), "limit"),
+    (lambda case: npz_bytes({"param_0": np.zeros(3, np.float32)}), "checkpoint"),
+    (lambda case: npz_bytes({"param_0": np.zeros(3, np.float32),
+                             "checkpoint": blob({"format": "backprop-checkpoint", "version": 1,
+                                                 "n_params": 10**9, "state": {}})}),
+     "parameter count"),
+    (lambda case: npz_bytes({"param_0": np.zeros(3, np.float32),
+                             "checkpoint": blob("[" * 100000 + "]" * 100000)}),
+     "checkpoint"),
+])
+def test_a_hostile_checkpoint_given_to_resume(case, make, mention):
+    _interrupted_run(case)
+    case.write("run/checkpoint.npz", make(case))
+    r = case.run(["train", "--resume", "run"])
+    case.assert_refused(r, must_mention=[mention])

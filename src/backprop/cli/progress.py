@@ -76,6 +76,7 @@ class Progress(Callback):
 
     def on_batch_end(self, trainer, batch, n_batches, loss):
         self.done += 1
+        self.epochs = getattr(trainer, "epochs", self.epochs)  # --time changes it as it goes
         if self.mode != "bar":
             return
         if self.bar is None:
@@ -102,6 +103,7 @@ class Progress(Callback):
         self.close()
         if self.mode == "quiet":
             return
+        self.epochs = getattr(trainer, "epochs", self.epochs)
         n_batches = getattr(trainer, "n_batches", 0)
         left = self.left(trainer, n_batches) if epoch + 1 < self.epochs else None
         print(epoch_line(record, self.epochs, left), file=self.stream, flush=True)

@@ -21,6 +21,7 @@ import json
 import platform
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -169,16 +170,36 @@ class RunFolder:
 
 
 class _Saver(Callback):
-    """After each epoch: history.json, checkpoint.npz, and best.npz when validation improved."""
+    """After each epoch: history.json, checkpoint.npz, and best.npz when validation improved.
+
+    history.json and checkpoint.npz hold the whole history, so writing them
+    after every one of thousands of short epochs (xor, small data sets) would
+    cost time quadratic in the epochs: they are written after the first epoch,
+    then at most every :data:`SAVE_EVERY` seconds, and after the last.
+    """
 
     def __init__(self, run: RunFolder, model_meta: dict, validating: bool) -> None:
         self.run, self.model_meta, self.validating = run, model_meta, validating
+        self.saved_at: float | None = None
+
+    def _save(self, trainer) -> None:
+        self.run.write_history(trainer.history)
+        self.run.save_checkpoint(trainer)
+        self.saved_at = time.monotonic()
 
     def on_epoch_end(self, trainer, epoch, record):
-        self.run.write_history(trainer.history)
         if self.validating and trainer.history.best_epoch == epoch + 1:
             self.run.save_model(trainer.net, BEST, **self.model_meta, best_epoch=epoch + 1)
-        self.run.save_checkpoint(trainer)
+        due = self.saved_at is None or time.monotonic() - self.saved_at >= SAVE_EVERY
+        last = (trainer.epoch >= trainer.epochs or trainer.stop_requested
+                or trainer.stop_training
+                or (trainer.patience is not None and trainer.bad_epochs >= trainer.patience))
+        if due or last:
+            self._save(trainer)
+
+
+#: Most seconds between two end-of-epoch saves of history.json and checkpoint.npz.
+SAVE_EVERY = 2.0
 
 
 def continue_settings(run: RunFolder, cfg: TrainConfig, epochs: int | None) -> TrainConfig:

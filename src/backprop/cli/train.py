@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,9 +128,10 @@ def init_from(cfg: TrainConfig) -> tuple[TrainConfig, Any]:
     return cfg.updated(f"--init-from {cfg.init_from}", **arch), model
 
 
-def prepare(cfg: TrainConfig, cache_dir: str | None, progress: bool, model=None) -> TrainingData:
-    """Load the data, split and scale it, build the network (with ``model``'s weights)."""
-    ds = load_data(cfg, cache_dir, progress=progress)
+def prepare(cfg: TrainConfig, cache_dir: str | None, progress: bool, model=None,
+            ds=None) -> TrainingData:
+    """Load the data (unless ``ds`` is given), split and scale it, build the network."""
+    ds = load_data(cfg, cache_dir, progress=progress) if ds is None else ds
     X, y, val, pre = prepare_data(cfg, ds, None if model is None else model.preprocessor)
     net = build_network(cfg, X.shape[1], ds.n_classes)
     if model is not None:
@@ -167,10 +169,23 @@ def settings_for(args: argparse.Namespace) -> tuple[TrainConfig, str | None, Run
     return cfg, None, run_dir
 
 
+def _given(args: argparse.Namespace) -> set[str]:
+    """The settings set by flags or by the --config file (which adapt() leaves alone)."""
+    from backprop.cli.trainflags import flag_values
+    from backprop.configfile import config_from_file
+
+    given = set(flag_values(args))
+    if args.config is not None:
+        given |= set(config_from_file(args.config))
+    return given
+
+
 def run(args: argparse.Namespace) -> int:
+    from backprop.adapt import adapt
     from backprop.cli.trainsummary import finish
     from backprop.engine.train import Trainer
 
+    started = time.monotonic()
     cfg, preset, run_dir = settings_for(args)
     model = None
     if cfg.init_from:
@@ -178,7 +193,11 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         return print_config(cfg, preset or "none")
     mode = "quiet" if args.quiet else ("bar" if sys.stdout.isatty() else "lines")
-    data = prepare(cfg, args.cache_dir, mode != "quiet", model)
+    ds, notes = None, []
+    if run_dir is None:  # a new run: fit length, distortions and validation to the data
+        ds = load_data(cfg, args.cache_dir, progress=mode != "quiet")
+        cfg, notes = adapt(cfg, ds, _given(args))
+    data = prepare(cfg, args.cache_dir, mode != "quiet", model, ds)
     resuming = run_dir is not None
     if run_dir is None:
         run_dir = RunFolder.create(args.out, data.dataset.name)
@@ -187,8 +206,14 @@ def run(args: argparse.Namespace) -> int:
         run_dir.write_config(cfg, None)
     progress = Progress(mode, cfg.epochs)
     saver = run_dir.saver(data.model_meta(cfg), data.validation is not None)
+    budget = time_budget(cfg, started, args.no_report) if not resuming else None
     trainer = Trainer(data.net, cfg, augment=data.augment,
-                      callbacks=[progress, saver, *EXTRA_CALLBACKS])
+                      callbacks=[*([budget] if budget else []), progress, saver,
+                                 *EXTRA_CALLBACKS])
+    if budget is not None:
+        trainer.epochs = MAX_BUDGET_EPOCHS  # until the first epoch is timed
+    for note in notes if mode != "quiet" else ():
+        print(note, flush=True)
     if resuming:
         run_dir.restore(trainer, len(data.y))
         if trainer.history.stopped_early:  # continued after early stopping: patience anew
@@ -212,10 +237,49 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         progress.close()
+    if budget is not None:  # the config records the epochs the budget reached, for --resume
+        run_dir.write_config(cfg.updated(epochs=max(trainer.epochs, 1), time=None), preset)
     if history.interrupted:
         run_dir.save_checkpoint(trainer)
         run_dir.write_history(history)
         print(f"interrupted at epoch {trainer.epoch + 1}, minibatch {trainer.batch}: checkpoint "
               f"saved; resume with backprop train --resume {run_dir}", file=sys.stderr, flush=True)
         return 130
-    return finish(args, cfg, data, trainer, run_dir)
+    trained = time.monotonic()
+    code = finish(args, cfg, data, trainer, run_dir)
+    if budget is not None and mode != "quiet":
+        print(time_summary(cfg.time, started, trained, budget, len(history)), flush=True)
+    return code
+
+
+#: Epochs a --time run starts with, before its first epoch is timed.
+MAX_BUDGET_EPOCHS = 10**6
+
+
+def time_budget(cfg: TrainConfig, started: float, no_report: bool):
+    """The TimeBudget callback of a ``--time`` run (None without one).
+
+    It keeps back 2 % of the budget plus a few seconds for the evaluation,
+    saving the model and (unless ``--no-report``) the report.
+    """
+    if cfg.time is None:
+        return None
+    from backprop.timebudget import TimeBudget, parse_duration
+
+    seconds = parse_duration(cfg.time)
+    reserve = min(0.02 * seconds + (1.0 if no_report else 8.0), 0.2 * seconds)
+    return TimeBudget(seconds, start=started, reserve=reserve)
+
+
+def time_summary(text: str, started: float, trained: float, budget, epochs: int) -> str:
+    """``time 10m: 1.2s loading, 571.0s training (1,402 epochs of 0.41s), ...``."""
+    from backprop.timebudget import format_seconds
+
+    now = time.monotonic()
+    loading = budget._t0 - started
+    training = trained - budget._t0
+    return (
+        f"time {text}: {loading:.1f}s loading and preparing the data, {training:.1f}s training "
+        f"({epochs:,} epoch{'s' if epochs != 1 else ''} of {training / max(epochs, 1):.2f}s), "
+        f"{now - trained:.1f}s evaluating and saving; {format_seconds(now - started)} in all"
+    )

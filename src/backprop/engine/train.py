@@ -76,9 +76,11 @@ class Trainer:
 
     Notes
     -----
-    ``patience`` stops when the monitored loss (validation loss, else
-    training loss) has not improved for that many epochs; with a validation
+    ``patience`` stops when the validation loss has not improved for that
+    many epochs (without validation data it is refused); with a validation
     set and ``restore_best``, training ends with the best epoch's weights.
+    ``history.best_epoch`` is the epoch of lowest validation loss, and None
+    without validation data.
     ``label_smoothing`` ε trains on targets (1 - ε)y + ε/K (Szegedy et al.
     2016); rows still sum to 1, so the softmax shortcut δ = a - y holds.
     """
@@ -198,6 +200,11 @@ class Trainer:
         interruption (or after ``load_state_dict``) resumes the same run.
         """
         X, Y, Xv, Yv = self._check_data(X, y, validation_data)
+        if self.patience is not None and Xv is None:
+            raise ValueError(
+                f"patience={self.patience} watches the validation loss, but there is no "
+                "validation data; pass validation_data (or validation_split) or drop patience"
+            )
         n = len(X)
         bs = n if self.optimizer_name == "gd" else min(self.batch_size, n)
         self.n_batches = math.ceil(n / bs)
@@ -281,7 +288,7 @@ class Trainer:
             "acc": self.sums[1] / self.sums[2],
             "lr": lr,
         }
-        monitored = record["loss"]
+        monitored = None  # model choice and patience watch validation data only
         if Xv is not None:
             av = net.predict_proba(Xv)
             record["val_loss"] = net.loss.value(av, Yv)
@@ -291,13 +298,13 @@ class Trainer:
         self.history.records.append(record)
         self.epoch += 1
         self.batch = 0
-        if monitored < self.best_loss:
+        if monitored is not None and monitored < self.best_loss:
             self.best_loss = monitored
             self.history.best_epoch = epoch + 1
             self.bad_epochs = 0
             if Xv is not None and self.restore_best:
                 self.best_params = net.get_params()
-        else:
+        elif monitored is not None:
             self.bad_epochs += 1
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, record)

@@ -15,6 +15,7 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from backprop.sklearn import BackpropClassifier  # noqa: E402
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_grid_search_on_dask_workers_matches_the_sequential_search():
     X, y = load_digits(return_X_y=True)
     X, y = X[:600] / 16.0, y[:600]

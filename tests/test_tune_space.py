@@ -12,12 +12,12 @@ from backprop.cli.tune import parse_duration  # noqa: E402
 from backprop.config import TrainConfig  # noqa: E402
 from backprop.presets import preset_settings  # noqa: E402
 from backprop.tune.space import (  # noqa: E402
+    TRIALS_PER_BUDGET,
     baseline_params,
     default_space,
-    parse_space,
-    read_space,
     trial_settings,
 )
+from backprop.tune.spacefile import parse_space, read_space, trial_time_seconds  # noqa: E402
 
 SAMPLE = ("mnist-sample", 4000, (28, 28))
 
@@ -30,6 +30,21 @@ def test_duration_forms():
     for bad in ("", "10 minutes", "m10", "-5", "0", "10x"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_duration(bad)
+
+
+def test_trial_time_follows_the_study_time():
+    assert trial_time_seconds("auto", 600.0) == 600.0 / TRIALS_PER_BUDGET
+    assert trial_time_seconds("auto", None) is None  # no --time: trials run their epochs
+    assert trial_time_seconds("none", 600.0) is None
+    assert trial_time_seconds("2m", None) == 120.0
+    with pytest.raises(ValueError, match="trial_time"):
+        trial_time_seconds("soon", 600.0, "space.toml")
+
+
+def test_distortions_are_searched_only_for_images_they_suit():
+    assert "augment_strength" in default_space(*SAMPLE).params
+    assert "augment_strength" not in default_space("digits", 1438, (8, 8)).params
+    assert "augment_strength" not in default_space("table", 500, None).params
 
 
 def test_default_space_covers_the_default_recipe_on_the_sample():
@@ -94,6 +109,8 @@ def test_a_space_file_overrides_the_defaults(tmp_path):
         ("[study]\nvalidation = 0.0\n", "never the test set"),
         ("[study]\nseeds = 1\n", "seeds"),
         ("[pruner]\nkind = \"hyper\"\n", "median or none"),
+        ("[study]\ntrial_time = \"soon\"\n", "trial_time"),
+        ("[params]\ndropout = { type = \"float\", low = 0.0, high = 1.0 }\n", "dropout"),
         ("[base]\npreset = \"fastest\"\n", "fastest"),
         ("[base]\nlearning_rate = 0.1\n", "learning_rate"),
         ("[tables]\n", "tables"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -79,3 +81,14 @@ def test_train_refuses_a_latin1_csv(case):
     f = case.write("d.csv", "label,caf\u00e9\n1,2\n".encode("latin-1"))
     r = case.run(["train", "--data-dir", f, "--out", case.dir / "run", "--epochs", "1"])
     case.assert_refused(r, [f, "not UTF-8"])
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-link"])
+def test_not_a_regular_file(case, kind):
+    """A pipe or a link to /dev/zero named .csv is refused by name, never read."""
+    f = case.dir / "d.csv"
+    if kind == "fifo":
+        os.mkfifo(f)
+    else:
+        os.symlink("/dev/zero", f)
+    case.assert_refused(info(case, f), [f, "neither a file nor a folder"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 
 import pytest
@@ -196,3 +197,16 @@ def test_train_refuses_the_same_header(case):
     d, i, _ = folder(case, idx(0x08, (2**32 - 1, 2**32 - 1, 2**32 - 1)), good_labels([0]))
     r = case.run(["train", "--data-dir", d, "--out", case.dir / "run", "--epochs", "1"])
     case.assert_refused(r, [i, "limit"])
+
+
+def test_images_linked_to_dev_zero_are_not_read(case):
+    lab = case.write(f"d/{LABELS}", good_labels([0]))
+    os.symlink("/dev/zero", lab.parent / IMAGES)
+    case.assert_refused(info(case, lab.parent), [IMAGES, "found"])
+
+
+def test_too_many_entries_in_the_folder(case):
+    for i in range(30):
+        case.write(f"d/f{i}.txt", "")
+    r = info(case, case.dir / "d", env={"BACKPROP_MAX_IMAGE_FILES": "20"})
+    case.assert_refused(r, ["20 entries", "BACKPROP_MAX_IMAGE_FILES"])

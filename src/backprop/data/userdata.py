@@ -232,7 +232,17 @@ def _inside(path: Path, root: Path) -> bool:
 
 def _class_dirs(root: Path) -> list[Path]:
     dirs = []
-    for entry in sorted(root.iterdir()):
+    cap = limit("BACKPROP_MAX_IMAGE_FILES")
+    entries = []
+    with os.scandir(root) as it:
+        for e in it:
+            entries.append(Path(e.path))
+            if len(entries) > cap:
+                raise DataError(
+                    f"{root}: holds more than {cap:,} entries, the limit; if that is genuine, "
+                    "raise BACKPROP_MAX_IMAGE_FILES"
+                )
+    for entry in sorted(entries):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
         if not _inside(entry, root):

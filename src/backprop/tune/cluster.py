@@ -125,7 +125,7 @@ def start(scheduler: str | None, workers: int | None, log_path: Path | None = No
     with dask.config.set(config):
         cluster = LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, silence_logs=logging.CRITICAL,
+            dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL,
         )
         client = Client(cluster, set_as_default=False)
     client.register_plugin(TrialWorker(ignore_sigint=True))

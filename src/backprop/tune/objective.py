@@ -80,13 +80,13 @@ class Reporter(Callback):
 
     The step of a report is the percent of the trial's epochs done (10, 20...
     for ``interval = 10``), so trials of different lengths are compared at the
-    same point of their learning-rate schedules.
+    same point of their learning-rate schedules.  Under a time limit the
+    epochs are the trainer's current estimate (``backprop.timebudget``).
     """
 
-    def __init__(self, trial, epochs: int, interval: int, stop_event=None,
+    def __init__(self, trial, interval: int, stop_event=None,
                  kill_after_epoch: bool = False) -> None:
         self.trial = trial
-        self.epochs = epochs
         self.interval = interval
         self.stop_event = stop_event
         self.kill_after_epoch = kill_after_epoch
@@ -112,12 +112,12 @@ class Reporter(Callback):
             import signal
 
             os.kill(os.getpid(), signal.SIGKILL)
-        done = 100 * (epoch + 1) // self.epochs  # percent of the epochs, rounded down
+        done = 100 * (epoch + 1) // max(trainer.epochs, 1)  # percent of the epochs, rounded down
         step = done // self.interval * self.interval
         if step >= self.next_step:
             self.next_step = step + self.interval
             self.trial.report(float(record["val_acc"]), step)
-            if epoch + 1 < self.epochs and self.trial.should_prune():
+            if epoch + 1 < trainer.epochs and self.trial.should_prune():
                 self.pruned = True
                 trainer.request_stop()
                 return
@@ -142,8 +142,9 @@ def _earlier_run(frozen) -> dict | None:
     return None
 
 
-def _train(settings: dict, data: TrialData, reporter: Reporter) -> tuple[Any, float]:
-    """Train one trial's settings; return (history, seconds)."""
+def _train(settings: dict, data: TrialData, reporter: Reporter,
+           trial_time: float | None) -> tuple[Any, float]:
+    """Train one trial's settings (within ``trial_time`` seconds if given); return (history, s)."""
     from backprop.config import TrainConfig, build_network
     from backprop.data import Preprocessor
     from backprop.data.augment import make_augment
@@ -154,8 +155,13 @@ def _train(settings: dict, data: TrialData, reporter: Reporter) -> tuple[Any, fl
     pre = Preprocessor(scale=cfg.scale, dtype=cfg.dtype).fit(data.X)
     X, Xv = pre.transform(data.X), pre.transform(data.Xv)
     net = build_network(cfg, X.shape[1], data.n_classes)
+    callbacks: list = [reporter]
+    if trial_time:
+        from backprop.timebudget import TimeBudget
+
+        callbacks.insert(0, TimeBudget(trial_time))  # fits epochs before the reporter reads them
     trainer = Trainer(net, cfg, augment=make_augment(cfg, data.image_shape),
-                      callbacks=[reporter])
+                      callbacks=callbacks)
     start = time.perf_counter()
     history = trainer.fit(X, data.y, (Xv, data.yv))
     return history, time.perf_counter() - start
@@ -169,8 +175,9 @@ def run_trial(task: dict, data: TrialData, storage) -> dict:
     task : dict
         ``study_name``, ``trial_id``, ``number``, ``settings`` (TrainConfig
         fields), ``pruner`` (the space's ``[pruner]`` table), ``stop_event``
-        (name of a ``distributed.Event``, or None), ``blas_threads`` and
-        ``kill`` (test hook: die after the first epoch).
+        (name of a ``distributed.Event``, or None), ``blas_threads``,
+        ``trial_time`` (seconds, or None to train ``epochs``) and ``kill``
+        (test hook: die after the first epoch).
     data : TrialData
     storage : optuna_integration.DaskStorage
 
@@ -201,12 +208,11 @@ def run_trial(task: dict, data: TrialData, storage) -> dict:
         from distributed import Event
 
         stop_event = Event(task["stop_event"])
-    epochs = int(task["settings"]["epochs"])
-    reporter = Reporter(trial, epochs, int(task["pruner"]["interval"]), stop_event,
+    reporter = Reporter(trial, int(task["pruner"]["interval"]), stop_event,
                         kill_after_epoch=bool(task.get("kill")))
     try:
         with threadpool_limits(limits=int(task.get("blas_threads", 1)), user_api="blas"):
-            history, seconds = _train(task["settings"], data, reporter)
+            history, seconds = _train(task["settings"], data, reporter, task.get("trial_time"))
     except (ValueError, FloatingPointError, MemoryError) as exc:
         outcome = {"state": "fail", "reason": f"{type(exc).__name__}: {exc}", **where}
     else:

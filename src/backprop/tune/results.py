@@ -118,6 +118,8 @@ def best_settings(study) -> tuple[dict, object]:
         )
     best = study.best_trial
     settings = dict(best.user_attrs["settings"])
+    if best.user_attrs.get("trial_time"):  # it trained for a time: keep the epochs that fitted
+        settings["epochs"] = int(best.user_attrs["outcome"]["epochs"])
     settings["validation_split"] = 0.0  # the winner trains on all training data
     return settings, best
 

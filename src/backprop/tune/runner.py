@@ -115,7 +115,7 @@ class StudyRunner:
 
     def __init__(self, study, storage, client, space: SearchSpace, data_future,
                  dataset_values: dict, image_shape, blas_threads: int,
-                 progress: Progress) -> None:
+                 progress: Progress, trial_time: float | None = None) -> None:
         self.study = study
         self.storage = storage
         self.client = client
@@ -124,6 +124,7 @@ class StudyRunner:
         self.dataset_values = dataset_values
         self.image_shape = image_shape
         self.blas_threads = blas_threads
+        self.trial_time = trial_time
         self.progress = progress
         self.distributions = space.distributions()
         self.in_flight: dict = {}  # future -> optuna Trial
@@ -137,6 +138,8 @@ class StudyRunner:
         trial = self.study.ask(self.distributions)
         settings = trial_settings(self.space, trial.params, self.dataset_values, self.image_shape)
         trial.set_user_attr("settings", settings)
+        if self.trial_time:
+            trial.set_user_attr("trial_time", self.trial_time)
         task = {
             "study_name": self.study.study_name,
             "trial_id": trial._trial_id,
@@ -145,6 +148,7 @@ class StudyRunner:
             "pruner": self.space.pruner,
             "stop_event": self.stop_name,
             "blas_threads": self.blas_threads,
+            "trial_time": self.trial_time,
             "kill": self.kill_number is not None and int(self.kill_number) == trial.number,
         }
         future = self.client.submit(

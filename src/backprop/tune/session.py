@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,8 @@ import numpy as np
 
 from backprop.fileio import atomic_write_text
 from backprop.tune import cluster as dask_cluster
-from backprop.tune.space import SearchSpace, baseline_params, default_space, parse_space
+from backprop.tune.space import SearchSpace, baseline_params, default_space
+from backprop.tune.spacefile import parse_space
 
 
 @dataclass
@@ -126,7 +128,7 @@ def prepare(opts: TuneOptions):
     ds = _load(data, opts.cache_dir, opts.quiet)
     space = default_space(ds.name, len(ds.y_train), ds.image_shape)
     if opts.space is not None:
-        from backprop.tune.space import read_space
+        from backprop.tune.spacefile import read_space
 
         space = read_space(opts.space, space)
     tune_dir = _new_tune_dir(opts.out, ds.name)
@@ -170,7 +172,15 @@ def run_study(opts: TuneOptions, tune_dir: Path, ds, space: SearchSpace, data: d
               say) -> tuple[bool, dict]:
     """Start the cluster, run the trials, close the cluster; return (finished, counts)."""
     from backprop.tune.runner import Progress, StudyRunner
+    from backprop.tune.spacefile import trial_time_seconds
     from backprop.tune.study import close_storage, open_study
+
+    trial_time = trial_time_seconds(space.study["trial_time"], opts.seconds)
+    if trial_time is not None:  # the time decides each trial's epochs
+        space = dataclasses.replace(
+            space, params={k: v for k, v in space.params.items() if k != "epochs"})
+        say(f"each trial trains for {trial_time:.0f} s, its epochs and learning-rate schedule "
+            "fitted to that ([study] trial_time)")
 
     client, cluster, blas = dask_cluster.start(opts.scheduler, opts.workers,
                                                tune_dir / "dask.log")
@@ -185,7 +195,7 @@ def run_study(opts: TuneOptions, tune_dir: Path, ds, space: SearchSpace, data: d
             f"validation images per trial, on {where}; study in {tune_dir / 'study.db'}")
         future = client.scatter(trial_data, broadcast=True, hash=False)
         runner = StudyRunner(study, storage, client, space, future, data, trial_data.image_shape,
-                             blas, Progress(opts.quiet))
+                             blas, Progress(opts.quiet), trial_time)
         finished = runner.run(opts.trials, opts.seconds)
         close_storage(storage, client)
     finally:

@@ -114,3 +114,14 @@ def test_refusals_are_one_line(tmp_path, capsys, flags, message):
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_distortions_skip_images_on_a_light_background():
+    """Black ink on white: the distortions' black fill would be ink, so they are left out."""
+    from backprop.adapt import dark_background
+
+    white = np.full((5, 20, 20), 1.0)
+    white[:, 5:15, 9:11] = 0.0  # a dark bar on white
+    dark = 1.0 - white  # the same bar, light on black (MNIST-style)
+    assert not dark_background(white.reshape(5, -1), (20, 20))
+    assert dark_background(dark.reshape(5, -1), (20, 20))

@@ -13,7 +13,8 @@ and sample shape, and leaves every setting the user gave explicitly alone:
 - **Distortions.**  Affine and elastic distortions (Simard et al. 2003) are
   for images: they apply only where every sample is a 2-D greyscale image
   with sides from :data:`MIN_SIDE` to :data:`MAX_SIDE` pixels (MNIST's 28×28).
-  scikit-learn's 8×8 digits, tables and XOR train undistorted.
+  scikit-learn's 8×8 digits, tables and XOR train undistorted, and so do
+  images on a light background (the distortions fill with black).
 - **Validation.**  A validation fraction set by a preset is dropped when it
   would hold out nothing of some class (XOR's four points).  ``patience``
   needs a validation set: without one it would watch the training loss,
@@ -53,6 +54,39 @@ def suits_distortions(image_shape) -> bool:
     if image_shape is None or len(image_shape) != 2:
         return False
     return all(MIN_SIDE <= int(s) <= MAX_SIDE for s in image_shape)
+
+
+def dark_background(X, image_shape) -> bool:
+    """Whether the images have a dark background, as the distortions assume.
+
+    The distortions fill what they move in from outside the image with 0, the
+    background of MNIST-style images (light ink on black).  On black-on-white
+    scans that fill would be ink, so they train undistorted.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, H*W)
+        Training images, one flattened image per row.
+    image_shape : tuple of int
+        ``(H, W)``.
+
+    Returns
+    -------
+    bool
+        True when the mean of the images' border pixels (at most 1,000
+        images) lies in the lowest tenth of their value range.
+    """
+    imgs = np.asarray(X[:1000], dtype=np.float64)
+    if imgs.size == 0 or imgs[0].size != math.prod(image_shape):
+        return True  # not one image a row: nothing to judge
+    imgs = imgs.reshape(-1, *image_shape)
+    lo, hi = float(imgs.min()), float(imgs.max())
+    if hi <= lo:
+        return True
+    border = np.concatenate(
+        [imgs[:, 0, :], imgs[:, -1, :], imgs[:, :, 0], imgs[:, :, -1]], axis=1
+    )
+    return float(border.mean()) <= lo + 0.1 * (hi - lo)
 
 
 def _shape_words(image_shape) -> str:
@@ -141,6 +175,14 @@ def adapt(cfg, ds, given=()) -> tuple:
             notes.append(
                 f"no distortions: the samples are {_shape_words(ds.image_shape)}, and the "
                 f"distortions are for greyscale images of {MIN_SIDE}-{MAX_SIDE} pixels a side"
+            )
+    elif (cfg.augment != "none" or cfg.flip) and not dark_background(ds.X_train, ds.image_shape):
+        if "augment" not in given and "flip" not in given:
+            changes["augment"] = "none"
+            changes["flip"] = False
+            notes.append(
+                "no distortions: the images have a light background, and the distortions "
+                "fill what they move in with black (MNIST-style light ink on black)"
             )
     if cfg.patience is not None and not split:
         raise ValueError(

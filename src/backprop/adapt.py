@@ -110,6 +110,26 @@ def _n_validation(y: np.ndarray, fraction: float) -> int:
     return int(round(fraction * counts.min())) if len(counts) else 0
 
 
+def _distortions_off(cfg, ds, given: set) -> str | None:
+    """Why the distortions ``cfg`` asks for do not suit ``ds`` (a note), or None to keep them.
+
+    None too when the user set ``augment`` or ``flip``: their choice stands.
+    """
+    if (cfg.augment == "none" and not cfg.flip) or "augment" in given or "flip" in given:
+        return None
+    if not suits_distortions(ds.image_shape):
+        return (
+            f"no distortions: the samples are {_shape_words(ds.image_shape)}, and the "
+            f"distortions are for greyscale images of {MIN_SIDE}-{MAX_SIDE} pixels a side"
+        )
+    if not dark_background(ds.X_train, ds.image_shape):
+        return (
+            "no distortions: the images have a light background, and the distortions "
+            "fill what they move in with black (MNIST-style light ink on black)"
+        )
+    return None
+
+
 def adapt(cfg, ds, given=()) -> tuple:
     """The settings ``cfg`` adapted to the data set ``ds``, and what was decided.
 
@@ -168,22 +188,11 @@ def adapt(cfg, ds, given=()) -> tuple:
             f"{epochs:,} epochs: a budget of {updates:,} updates over {n_train:,} training "
             f"samples in minibatches of {min(cfg.batch_size, n_train)}"
         )
-    if (cfg.augment != "none" or cfg.flip) and not suits_distortions(ds.image_shape):
-        if "augment" not in given and "flip" not in given:
-            changes["augment"] = "none"
-            changes["flip"] = False
-            notes.append(
-                f"no distortions: the samples are {_shape_words(ds.image_shape)}, and the "
-                f"distortions are for greyscale images of {MIN_SIDE}-{MAX_SIDE} pixels a side"
-            )
-    elif (cfg.augment != "none" or cfg.flip) and not dark_background(ds.X_train, ds.image_shape):
-        if "augment" not in given and "flip" not in given:
-            changes["augment"] = "none"
-            changes["flip"] = False
-            notes.append(
-                "no distortions: the images have a light background, and the distortions "
-                "fill what they move in with black (MNIST-style light ink on black)"
-            )
+    reason = _distortions_off(cfg, ds, given)
+    if reason is not None:
+        changes["augment"] = "none"
+        changes["flip"] = False
+        notes.append(reason)
     if cfg.patience is not None and not split:
         raise ValueError(
             f"patience={cfg.patience} watches the validation loss, but this run has no "

@@ -158,7 +158,6 @@ def _read_records(path):
 
 
 def test_tensorboard_event_file_holds_the_scalars(tmp_path):
-    pytest.importorskip("tensorboardX", reason="the tensorboard extra is not installed")
     from tensorboardX.proto.event_pb2 import Event
 
     _, history = _run(epochs=4, callbacks=[TensorBoard(tmp_path / "tb")])

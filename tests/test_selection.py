@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sklearn.model_selection as sklearn_ms
 
 from backprop.selection import cross_validate, stratified_folds
-
-sklearn = pytest.importorskip("sklearn.model_selection")
 
 
 def _labels(seed: int = 0) -> np.ndarray:
@@ -29,7 +28,7 @@ def test_folds_partition_the_data(k):
 def test_fold_and_class_counts_match_scikit_learn(k):
     y = _labels()
     fold = stratified_folds(y, k, seed=3)
-    skf = sklearn.StratifiedKFold(n_splits=k, shuffle=True, random_state=0)
+    skf = sklearn_ms.StratifiedKFold(n_splits=k, shuffle=True, random_state=0)
     theirs = sorted(
         tuple(np.bincount(y[test], minlength=7)) for _, test in skf.split(np.zeros(len(y)), y)
     )

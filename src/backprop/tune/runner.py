@@ -121,6 +121,7 @@ class StudyRunner:
         self.client = client
         self.space = space
         self.data_future = data_future
+        self.trial_data = None  # the local copy, to scatter again if the workers lose it
         self.dataset_values = dataset_values
         self.image_shape = image_shape
         self.blas_threads = blas_threads
@@ -151,6 +152,9 @@ class StudyRunner:
             "trial_time": self.trial_time,
             "kill": self.kill_number is not None and int(self.kill_number) == trial.number,
         }
+        if self.data_future.status != "finished" and self.trial_data is not None:
+            # every worker holding the scattered data died: ship it again
+            self.data_future = self.client.scatter(self.trial_data, broadcast=True, hash=False)
         future = self.client.submit(
             run_trial, task, self.data_future, self.storage, pure=False,
             key=f"trial-{trial.number}-{self.storage.name}",

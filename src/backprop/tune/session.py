@@ -196,6 +196,7 @@ def run_study(opts: TuneOptions, tune_dir: Path, ds, space: SearchSpace, data: d
         future = client.scatter(trial_data, broadcast=True, hash=False)
         runner = StudyRunner(study, storage, client, space, future, data, trial_data.image_shape,
                              blas, Progress(opts.quiet), trial_time)
+        runner.trial_data = trial_data
         finished = runner.run(opts.trials, opts.seconds)
         close_storage(storage, client)
     finally:

@@ -6,10 +6,8 @@ import argparse
 
 import pytest
 
-pytest.importorskip("optuna")
-
-from backprop.cli.tune import parse_duration  # noqa: E402
-from backprop.config import TrainConfig  # noqa: E402
+from backprop.cli.tune import parse_duration
+from backprop.config import TrainConfig
 from backprop.presets import preset_settings  # noqa: E402
 from backprop.tune.space import (  # noqa: E402
     TRIALS_PER_BUDGET,

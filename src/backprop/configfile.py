@@ -63,30 +63,36 @@ def to_toml(values: dict, header: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_toml(path: str | os.PathLike) -> dict:
-    """Read a TOML file (at most :data:`MAX_TOML_BYTES`) into a dict; errors name the file."""
+def read_toml(path: str | os.PathLike, *, what: str = "config file", flag: str = "--config",
+              limit: int | None = None) -> dict:
+    """Read a TOML file (at most ``limit`` bytes, :data:`MAX_TOML_BYTES` by default) into a dict.
+
+    ``what`` and ``flag`` name the file and the flag that gave it in the error
+    messages (``backprop tune --space`` reads its space file through here too).
+    """
     try:
         import tomllib
     except ImportError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
 
+    limit = MAX_TOML_BYTES if limit is None else limit
     if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
         raise SettingsError(
-            f"config file {path} is not a regular file (a pipe or a device); give a .toml file"
+            f"{what} {path} is not a regular file (a pipe or a device); give a .toml file"
         )
     try:
         with open(path, "rb") as f:
-            data = f.read(MAX_TOML_BYTES + 1)
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise FileNotFoundError(
-            f"config file {path} does not exist; check the path given to --config"
+            f"{what} {path} does not exist; check the path given to {flag}"
         ) from None
     except IsADirectoryError:
-        raise SettingsError(f"config file {path} is a folder; give a .toml file") from None
-    if len(data) > MAX_TOML_BYTES:
+        raise SettingsError(f"{what} {path} is a folder; give a .toml file") from None
+    if len(data) > limit:
         raise SettingsError(
-            f"{path} is larger than {MAX_TOML_BYTES:,} bytes (backprop.configfile."
-            "MAX_TOML_BYTES); a settings file is a few lines of key = value"
+            f"{path} is larger than {limit:,} bytes; a {what} is a few lines of "
+            f"key = value, check that {flag} names the right file"
         )
     try:
         text = data.decode("utf-8")
@@ -98,7 +104,7 @@ def read_toml(path: str | os.PathLike) -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(
-            f"{path}: not valid TOML ({exc}); fix the file or drop --config"
+            f"{path}: not valid TOML ({exc}); fix the file or drop {flag}"
         ) from None
 
 

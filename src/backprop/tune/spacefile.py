@@ -187,26 +187,7 @@ def parse_space(data: dict, default: SearchSpace, source: str) -> SearchSpace:
 
 def read_space(path: str | Path, default: SearchSpace) -> SearchSpace:
     """Read a space file (at most :data:`MAX_SPACE_BYTES`) and merge it over ``default``."""
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    from backprop.configfile import read_toml
 
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_SPACE_BYTES + 1)
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"space file {path} does not exist; check the path given to --space"
-        ) from None
-    if len(raw) > MAX_SPACE_BYTES:
-        raise ValueError(
-            f"{path} is larger than {MAX_SPACE_BYTES // 1024} KiB; a space file is a few "
-            "dozen lines, check that --space names the right file"
-        )
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"{path}: not valid UTF-8 TOML ({exc}); fix the file") from None
+    data = read_toml(path, what="space file", flag="--space", limit=MAX_SPACE_BYTES)
     return parse_space(data, default, str(path))

@@ -33,8 +33,8 @@ from typing import Any
 
 from backprop.configspec import Setting, SettingsError, setting
 
-__all__ = ["GROUPS", "MAX_WEIGHTS", "SETTINGS", "Setting", "SettingsError", "TrainConfig",
-           "build_network", "check_values", "setting", "suggest"]
+__all__ = ["GROUPS", "MAX_ENSEMBLE", "MAX_WEIGHTS", "SETTINGS", "Setting", "SettingsError",
+           "TrainConfig", "build_network", "check_values", "setting", "suggest"]
 
 #: The groups, in the order ``backprop train --help`` lists them.
 GROUPS = ("data", "network", "training", "regularisation", "augmentation", "run")
@@ -43,6 +43,9 @@ GROUPS = ("data", "network", "training", "regularisation", "augmentation", "run"
 #: before allocating): 2**27 float32 weights are 512 MiB, with Adam's two
 #: moments 1.5 GiB.
 MAX_WEIGHTS = 2**27
+
+#: Most networks ``--ensemble`` trains into one model.
+MAX_ENSEMBLE = 32
 
 
 UNIT = {"low": 0.0, "high": 1.0, "high_open": True}  # [0, 1)
@@ -128,6 +131,9 @@ class TrainConfig:
         low=1, high=10**6, none="none: no early stopping")
     restore_best: bool = setting(
         True, "with validation, end with the weights of the best epoch", "training")
+    ensemble: int = setting(
+        1, "networks trained with seeds seed, seed+1, ... (each for --epochs); the model "
+        "averages their class probabilities", "training", low=1, high=MAX_ENSEMBLE)
     # regularisation
     l1: float = setting(0.0, "L1 penalty λ1", "regularisation", **NONNEG)
     l2: float = setting(0.0, "L2 penalty λ2 (weight decay)", "regularisation", **NONNEG)

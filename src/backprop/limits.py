@@ -41,6 +41,8 @@ LIMITS: dict[str, tuple[int, str]] = {
     "BACKPROP_MAX_METADATA_BYTES": (
         64 * MiB, "bytes of a model file's or checkpoint's JSON metadata (and of a "
                   "safetensors header)"),
+    "BACKPROP_MAX_ENSEMBLE": (
+        32, "networks in one model file (an ensemble: backprop train --ensemble K, K <= 32)"),
     "BACKPROP_MAX_IMAGE_PIXELS": (
         25_000_000, "pixels (width x height) of one image, checked from its header before "
                     "decoding (predict, image folders, the page of backprop serve)"),

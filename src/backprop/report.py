@@ -321,14 +321,30 @@ def make_report(run_dir: str | os.PathLike, model: Any = None, dataset: Any = No
     if shape is not None and len(shape) == 2 and int(np.prod(shape)) == model.n_inputs:
         figures.append(_img(plot_weights(model.network.weights()[0], shape,
                                          run_dir / "weights.png"), "first-layer weights"))
-    return _write_page(run_dir, model.network, records, history, metrics, figures, notes)
+    return _write_page(run_dir, model, records, history, metrics, figures, notes)
 
 
-def _write_page(run_dir, net, records, history, metrics, figures, notes) -> Path:
+def _ensemble_facts(model: Any, history: dict) -> list[tuple[str, str]]:
+    """For an ensemble: how many networks, and each one's test accuracy when recorded."""
+    k = model.n_members
+    if k == 1:
+        return []
+    facts = [("ensemble", f"{k} networks whose class probabilities are averaged; the curves, "
+                          "epochs and weights shown are network 1's")]
+    members = history.get("members")
+    accs = [m.get("test_accuracy") for m in members] if isinstance(members, list) and all(
+        isinstance(m, dict) for m in members) else []
+    if accs and all(isinstance(a, (int, float)) for a in accs):
+        facts.append(("each network's test accuracy", ", ".join(f"{a:.2%}" for a in accs)))
+    return facts
+
+
+def _write_page(run_dir, model, records, history, metrics, figures, notes) -> Path:
     esc = html.escape
     rows = []
     last = records[-1] if records else {}
-    facts = [("network", repr(net)), ("epochs", str(len(records))),
+    facts = [("network", repr(model.network)), *_ensemble_facts(model, history),
+             ("epochs", str(len(records))),
              ("training seconds", f"{sum(r.get('seconds', 0) for r in records):.1f}")]
     if history.get("best_epoch"):
         facts.append(("best epoch (validation)", str(history["best_epoch"])))

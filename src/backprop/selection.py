@@ -9,7 +9,9 @@ standard error is about √(p(1 − p)/N), ±0.2 points for 4,000 digits at 98 %
 
 The held-out class probabilities are returned too (``CVResult.proba``), so
 recipes can be combined afterwards: the accuracy of the average of several
-runs' ``proba`` is the cross-validated accuracy of their ensemble.
+runs' ``proba`` is the cross-validated accuracy of their ensemble.  A recipe
+with ``ensemble = k`` trains that ensemble itself in each fold (``k``
+networks, seeds ``seed`` to ``seed + k - 1``, probabilities averaged).
 
 The folds follow scikit-learn's ``StratifiedKFold`` allocation: the labels,
 sorted, are dealt to the folds in turn, which fixes how many samples of each
@@ -125,11 +127,17 @@ def _config(settings):
 
 
 def _train_fold(cfg, X_tr, y_tr, X_ho, n_classes: int, image_shape):
-    """Train one network on (X_tr, y_tr) and return (held-out probabilities, seconds, epochs)."""
+    """Train on (X_tr, y_tr); return (held-out probabilities, seconds, epochs).
+
+    With ``cfg.ensemble = k > 1``, k networks (seeds seed, seed+1, ...; see
+    ``backprop.ensemble``) whose probabilities are averaged; the epochs are
+    network 1's, the seconds all networks'.
+    """
     from backprop.config import build_network
     from backprop.data.augment import make_augment
     from backprop.data.preprocess import Preprocessor, stratified_split
     from backprop.engine.train import Trainer
+    from backprop.ensemble import average_proba, fit_ensemble
 
     val = None
     if cfg.validation_split:
@@ -140,8 +148,15 @@ def _train_fold(cfg, X_tr, y_tr, X_ho, n_classes: int, image_shape):
     Xt = pre.transform(X_tr)
     if val is not None:
         val = (pre.transform(val[0]), val[1])
+    augment = make_augment(cfg, image_shape)
+    if cfg.ensemble > 1:
+        start = time.perf_counter()
+        nets, histories = fit_ensemble(cfg, Xt, y_tr, val, n_classes=n_classes,
+                                       augment=augment)
+        seconds = time.perf_counter() - start
+        return average_proba(nets, pre.transform(X_ho)), seconds, len(histories[0])
     net = build_network(cfg, Xt.shape[1], n_classes)
-    trainer = Trainer(net, cfg, augment=make_augment(cfg, image_shape))
+    trainer = Trainer(net, cfg, augment=augment)
     start = time.perf_counter()
     history = trainer.fit(Xt, y_tr, val)
     seconds = time.perf_counter() - start

@@ -11,12 +11,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="export a model to ONNX (needs: pip install 'backprop-mlp[onnx]') or safetensors",
         description=(
             "Write MODEL as an ONNX graph (opset 13): one Gemm and one activation node per "
-            "layer. Input 'input' is float32 [N, n_in], output 'probabilities' float32 "
-            "[N, n_out]. By default the model's input scaling is part of the graph, so it "
-            "takes raw inputs like training did (MNIST: flattened grey levels 0-255). "
-            "--safetensors writes the weights W1, b1, ... as safetensors (PyTorch: "
-            "safetensors.torch.load_file) with backprop's metadata, which backprop loads "
-            "like a model.npz."
+            "layer (for an ensemble, every network's, averaged by a Mean node). Input 'input' "
+            "is float32 [N, n_in], output 'probabilities' float32 [N, n_out]. By default the "
+            "model's input scaling is part of the graph, so it takes raw inputs like training "
+            "did (MNIST: flattened grey levels 0-255). --safetensors writes the weights W1, "
+            "b1, ... (an ensemble's further networks as m1.W1, ...) as safetensors (PyTorch: "
+            "safetensors.torch.load_file) with backprop's metadata, which backprop loads like "
+            "a model.npz."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -59,7 +60,7 @@ def _verify(model, path, preprocessing: bool) -> str:
         raw = rng.normal(size=(64, net.sizes[0]))
     raw = raw.astype(np.float32)
     x = model.transform(raw)
-    expected = net.predict_proba(x)
+    expected = model.network_outputs(x)
     fed = raw if preprocessing else np.asarray(x, dtype=np.float32)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(None, {INPUT_NAME: fed})[0]
@@ -84,13 +85,22 @@ def run(args: argparse.Namespace) -> int:
         from backprop.model import safetensors
 
         path = safetensors.save(model, args.safetensors)
-        net = model.network
+        net, k = model.network, model.n_members
+        more = f" (network 1; the others' m1.W1, ... m{k - 1}.b{len(net.layers)})" \
+            if k > 1 else ""
         print(
-            f"wrote {path}  ({'-'.join(map(str, net.sizes))}, {net.dtype.name})\n"
-            f"  tensors W1, b1, ... W{len(net.layers)}, b{len(net.layers)} (W: [n_out, n_in]) "
-            "and backprop's metadata; PyTorch: safetensors.torch.load_file"
+            f"wrote {path}  ({_what(model)}, {net.dtype.name})\n"
+            f"  tensors W1, b1, ... W{len(net.layers)}, b{len(net.layers)}{more} "
+            "(W: [n_out, n_in]) and backprop's metadata; PyTorch: safetensors.torch.load_file"
         )
     return 0
+
+
+def _what(model) -> str:
+    """``784-800-10``, or ``an ensemble of 3 784-800-10 networks``."""
+    sizes = "-".join(map(str, model.network.sizes))
+    k = model.n_members
+    return sizes if k == 1 else f"an ensemble of {k} {sizes} networks"
 
 
 def _write_onnx(model, args: argparse.Namespace) -> None:
@@ -105,10 +115,10 @@ def _write_onnx(model, args: argparse.Namespace) -> None:
     else:
         how = f"takes inputs already scaled by the model's '{pre.scale}' preprocessor"
     print(
-        f"wrote {path}  ({'-'.join(map(str, net.sizes))}, {'/'.join(net.activations)}, "
-        f"opset {OPSET})\n"
+        f"wrote {path}  ({_what(model)}, {'/'.join(net.activations)}, opset {OPSET})\n"
         f"  input  '{INPUT_NAME}' float32 [N, {net.sizes[0]}]: {how}\n"
-        f"  output '{OUTPUT_NAME}' float32 [N, {net.sizes[-1]}]; classes "
+        f"  output '{OUTPUT_NAME}' float32 [N, {net.sizes[-1]}]"
+        f"{' (the mean of the networks)' if model.n_members > 1 else ''}; classes "
         f"{', '.join(model.class_names)}"
     )
     if args.verify:

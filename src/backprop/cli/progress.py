@@ -4,7 +4,9 @@ On a terminal each epoch shows a tqdm bar (minibatches, running loss, the
 epoch's ETA) with the time left for the whole run beside it; when stdout is
 not a terminal (a pipe, a log file, CI) each epoch prints one line, ending
 with the run's ETA while epochs remain.  The run's ETA is the time per
-minibatch measured in this process times the minibatches left.
+minibatch measured in this process times the minibatches left.  An ensemble
+(``--ensemble K``) trains its networks one after another: each line and bar
+starts with ``network i/K``, and the ETA counts the networks still to train.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ def clock(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
-def epoch_line(record: dict, epochs: int, left: float | None = None) -> str:
+def epoch_line(record: dict, epochs: int, left: float | None = None, prefix: str = "") -> str:
     """``epoch 3/20  loss 0.1123  acc 0.9671  val_loss 0.1301  val_acc 0.9640  lr 0.05  2.1s``.
 
-    With ``left`` (seconds), ``  run 1m12s left`` is appended.
+    With ``left`` (seconds), ``  run 1m12s left`` is appended; ``prefix``
+    (``"network 2/3  "``) comes first.
     """
-    parts = [f"epoch {record['epoch']}/{epochs}"]
+    parts = [f"{prefix}epoch {record['epoch']}/{epochs}"]
     for key in ("loss", "acc", "val_loss", "val_acc"):
         if record.get(key) is not None:
             parts.append(f"{key} {record[key]:.4f}")
@@ -53,10 +56,15 @@ class Progress(Callback):
     stream : file, default sys.stdout
     mininterval : float
         tqdm's refresh interval in seconds.
+    members : int, default 1
+        Networks the run trains one after another (``--ensemble``); set
+        :attr:`member` (0-based) before each one's training.
     """
 
-    def __init__(self, mode: str, epochs: int, stream=None, mininterval: float = 0.1) -> None:
+    def __init__(self, mode: str, epochs: int, stream=None, mininterval: float = 0.1,
+                 members: int = 1) -> None:
         self.mode = mode
+        self.members, self.member = members, 0
         self.mininterval = mininterval
         self.epochs = epochs
         self.stream = stream or sys.stdout
@@ -72,6 +80,7 @@ class Progress(Callback):
         if self.start is None or self.done == 0:
             return None
         remaining = (self.epochs - trainer.epoch) * n_batches - trainer.batch
+        remaining += (self.members - self.member - 1) * self.epochs * n_batches
         return (time.perf_counter() - self.start) / self.done * max(remaining, 0)
 
     def on_batch_end(self, trainer, batch, n_batches, loss):
@@ -85,7 +94,8 @@ class Progress(Callback):
             # a pseudo-terminal without a size (script, some CI) reports 0 columns
             size = shutil.get_terminal_size((100, 24))
             self.bar = tqdm(
-                total=n_batches, initial=batch - 1, desc=f"epoch {trainer.epoch + 1}/{self.epochs}",
+                total=n_batches, initial=batch - 1,
+                desc=f"{self.prefix}epoch {trainer.epoch + 1}/{self.epochs}",
                 unit="batch", leave=False, file=self.stream, ncols=min(size.columns, 120) or 100,
                 nrows=size.lines or 24, mininterval=self.mininterval,
             )
@@ -93,6 +103,11 @@ class Progress(Callback):
         run = "" if left is None else f", run {clock(left)} left"
         self.bar.set_postfix_str(f"loss {loss:.4f}{run}", refresh=False)
         self.bar.update(1)
+
+    @property
+    def prefix(self) -> str:
+        """``"network 2/3  "`` for an ensemble, else nothing."""
+        return f"network {self.member + 1}/{self.members}  " if self.members > 1 else ""
 
     def close(self) -> None:
         if self.bar is not None:
@@ -105,5 +120,6 @@ class Progress(Callback):
             return
         self.epochs = getattr(trainer, "epochs", self.epochs)
         n_batches = getattr(trainer, "n_batches", 0)
-        left = self.left(trainer, n_batches) if epoch + 1 < self.epochs else None
-        print(epoch_line(record, self.epochs, left), file=self.stream, flush=True)
+        more = epoch + 1 < self.epochs or self.member + 1 < self.members
+        left = self.left(trainer, n_batches) if more else None
+        print(epoch_line(record, self.epochs, left, self.prefix), file=self.stream, flush=True)

@@ -12,6 +12,8 @@
 The guard: ``--out`` must be a new or an empty folder, so nothing that was
 there is ever overwritten.  ``--resume RUN`` continues an interrupted run;
 ``--resume RUN --epochs N`` continues a finished one up to N epochs in all.
+An ensemble run (``--ensemble K``, K > 1) writes no checkpoint and no
+``best.npz`` and cannot be resumed: ``--resume`` refuses it in one line.
 """
 
 from __future__ import annotations
@@ -103,6 +105,13 @@ class RunFolder:
                 f"--resume {path}: not a run folder ({CONFIG} is missing); give the folder "
                 "backprop train wrote"
             )
+        k = run.read_config().ensemble
+        if k > 1:
+            raise RunFolderError(
+                f"--resume {path}: an ensemble run (ensemble = {k}) cannot be resumed or "
+                f"continued; train it again with backprop train --config "
+                f"{run.path / CONFIG} --out NEW_DIR"
+            )
         if not (run.path / CHECKPOINT).is_file():
             raise RunFolderError(
                 f"{run.path / CHECKPOINT} does not exist, so there is nothing to resume"
@@ -124,10 +133,14 @@ class RunFolder:
 
         return TrainConfig.from_dict(config_from_file(self.path / CONFIG), str(self.path / CONFIG))
 
-    def write_history(self, history) -> None:
-        from backprop.model.modelfile import _jsonable
+    def write_history(self, history, members: list[dict] | None = None) -> None:
+        """history.json: ``history``'s records (member 0's for an ensemble) and ``members``."""
+        from backprop.model.modelfile import jsonable
 
-        text = json.dumps(_jsonable(history.to_dict(), "history"), indent=1)
+        doc = history.to_dict()
+        if members is not None:
+            doc["members"] = members
+        text = json.dumps(jsonable(doc, "history"), indent=1)
         atomic_write_text(self.path / HISTORY, text + "\n")
 
     def save_checkpoint(self, trainer) -> None:
@@ -159,10 +172,12 @@ class RunFolder:
                 f"now has {n_samples}); the run cannot be resumed from it"
             )
 
-    def save_model(self, net, name: str = MODEL, **meta: Any) -> Path:
+    def save_model(self, net, name: str = MODEL, members: list | None = None,
+                   **meta: Any) -> Path:
+        """Write ``net`` (with ``members``, an ensemble) as model file ``name``."""
         from backprop.model.modelfile import save
 
-        return save(net, self.path / name, **meta)
+        return save(net, self.path / name, members=members, **meta)
 
     def saver(self, model_meta: dict, validating: bool) -> Callback:
         """The callback that writes history, checkpoint and best model after each epoch."""

@@ -8,7 +8,8 @@ network → trainer → run folder.
 
 Ctrl-C or SIGTERM finishes the current minibatch, saves ``checkpoint.npz``
 and exits with 130; ``backprop train --resume RUN_DIR`` continues to exactly
-the weights an uninterrupted run would reach.  Tests inject an interrupt (or
+the weights an uninterrupted run would reach.  ``--ensemble K`` (K > 1) hands
+the run to ``backprop.cli.ensemble``.  Tests inject an interrupt (or
 any other callback) through :data:`EXTRA_CALLBACKS`.
 """
 
@@ -198,6 +199,10 @@ def run(args: argparse.Namespace) -> int:
         ds = load_data(cfg, args.cache_dir, progress=mode != "quiet")
         cfg, notes = adapt(cfg, ds, _given(args))
     data = prepare(cfg, args.cache_dir, mode != "quiet", model, ds)
+    if cfg.ensemble > 1:  # (--resume refuses ensemble runs)
+        from backprop.cli.ensemble import train_ensemble
+
+        return train_ensemble(args, cfg, preset, data, model, started, notes, mode)
     resuming = run_dir is not None
     if run_dir is None:
         run_dir = RunFolder.create(args.out, data.dataset.name)

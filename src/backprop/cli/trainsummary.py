@@ -55,26 +55,32 @@ def evaluate(data) -> tuple[dict, str]:
     return {"test_accuracy": acc}, f"test accuracy {acc:.2%} ({correct}/{len(ds.y_test)})"
 
 
-def finish(args: argparse.Namespace, cfg: TrainConfig, data, trainer, run: RunFolder) -> int:
-    """Save the model, write the report, print the summary; return the exit code."""
+def write_report(args: argparse.Namespace, run: RunFolder, dataset) -> None:
+    """The run's report (unless ``--no-report``); a failure is a warning, the model is saved."""
     from backprop.model.modelfile import load
 
+    if args.no_report:
+        return
+    from backprop.report import make_report
+
+    try:
+        make_report(run.path, model=load(run.path / MODEL), dataset=dataset)
+    except Exception as exc:  # the model is saved; a plotting problem must not lose it
+        if getattr(args, "debug", False):
+            raise
+        print(f"backprop: warning: the report failed ({exc}); the model is saved",
+              file=sys.stderr)
+
+
+def finish(args: argparse.Namespace, cfg: TrainConfig, data, trainer, run: RunFolder) -> int:
+    """Save the model, write the report, print the summary; return the exit code."""
     history = trainer.history
     run.write_history(history)
     summary = {"epochs_trained": len(history), "best_epoch": history.best_epoch,
                "train_seconds": round(sum(r["seconds"] for r in history.records), 3)}
     scores, test_line = evaluate(data)
     run.save_model(data.net, **data.model_meta(cfg), **summary, **scores)
-    if not args.no_report:
-        from backprop.report import make_report
-
-        try:
-            make_report(run.path, model=load(run.path / MODEL), dataset=data.dataset)
-        except Exception as exc:  # the model is saved; a plotting problem must not lose it
-            if getattr(args, "debug", False):
-                raise
-            print(f"backprop: warning: the report failed ({exc}); the model is saved",
-                  file=sys.stderr)
+    write_report(args, run, data.dataset)
     n = len(history)
     best_note = ""
     if data.validation is not None and history.best_epoch and history.best_epoch != n:

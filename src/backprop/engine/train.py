@@ -51,7 +51,14 @@ def _config(config: TrainConfig | None, settings: dict) -> TrainConfig:
             f"{', '.join(TRAINER_SETTINGS)}"
         )
     config = TrainConfig() if config is None else config
-    return config.updated("Trainer", **settings) if settings else config
+    config = config.updated("Trainer", **settings) if settings else config
+    if config.ensemble != 1:
+        raise ValueError(
+            f"ensemble = {config.ensemble}: a Trainer (and fit) trains the one network it is "
+            "given; train an ensemble with backprop.ensemble.fit_ensemble or `backprop train "
+            f"--ensemble {config.ensemble}`, or leave ensemble at 1"
+        )
+    return config
 
 
 class Trainer:

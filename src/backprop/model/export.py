@@ -15,6 +15,14 @@ Input and output
     ``net.predict_proba``.  For a one-unit sigmoid output, ``K = 1`` holds
     P(class 1).
 
+Ensembles
+---------
+A model of ``k > 1`` networks (``backprop train --ensemble k``) is one graph:
+the preprocessing nodes once, then each member's layers (initializers and
+nodes named ``m0.W1``, ``m1.dense2``, ...), and a ``Mean`` node whose output,
+``probabilities``, is the average of the members' outputs, the numbers of
+``Model.predict_proba``.  ``metadata_props["members"]`` says ``k``.
+
 Preprocessing
 -------------
 By default the model's fitted :class:`backprop.data.Preprocessor` is part of
@@ -134,8 +142,12 @@ def _preprocessing_nodes(pre: Any, n_in: int, helper: Any, numpy_helper: Any):
 
 
 def _layer_nodes(net: Any, x: str, nodes: list, inits: list, helper: Any,
-                 numpy_helper: Any) -> str:
-    """Append each layer's Gemm and activation node (and W, b) from input ``x``; the output."""
+                 numpy_helper: Any, prefix: str = "", output: str = OUTPUT_NAME) -> str:
+    """Append each layer's Gemm and activation node (and W, b) from input ``x``; the output.
+
+    Every name (initializers, nodes, intermediate values) starts with
+    ``prefix``; the last activation is named ``output``.
+    """
     last = len(net.layers) - 1
     for i, layer in enumerate(net.layers):
         act = layer.activation.name
@@ -145,20 +157,33 @@ def _layer_nodes(net: Any, x: str, nodes: list, inits: list, helper: Any,
                 f"exportable activations: {', '.join(_OPS)}"
             )
         n = i + 1
-        w, b = f"W{n}", f"b{n}"
+        w, b = f"{prefix}W{n}", f"{prefix}b{n}"
         inits.append(numpy_helper.from_array(np.asarray(layer.W, dtype=np.float32), w))
         inits.append(numpy_helper.from_array(np.asarray(layer.b, dtype=np.float32), b))
-        z = f"z{n}"
-        nodes.append(helper.make_node("Gemm", [x, w, b], [z], name=f"dense{n}", transB=1))
-        out = OUTPUT_NAME if i == last else f"a{n}"
+        z = f"{prefix}z{n}"
+        nodes.append(helper.make_node("Gemm", [x, w, b], [z], name=f"{prefix}dense{n}",
+                                      transB=1))
+        out = output if i == last else f"{prefix}a{n}"
         attrs: dict[str, Any] = {}
         if act == "leaky_relu":
             attrs["alpha"] = float(net.leaky_slope)
         elif act == "softmax":
             attrs["axis"] = 1
-        nodes.append(helper.make_node(_OPS[act], [z], [out], name=f"{act}{n}", **attrs))
+        nodes.append(helper.make_node(_OPS[act], [z], [out], name=f"{prefix}{act}{n}", **attrs))
         x = out
     return x
+
+
+def _member_nodes(model: Any, x: str, nodes: list, inits: list, helper: Any,
+                  numpy_helper: Any) -> str:
+    """Every member's layers from ``x``, averaged by a ``Mean`` node for an ensemble."""
+    if model.n_members == 1:
+        return _layer_nodes(model.network, x, nodes, inits, helper, numpy_helper)
+    outs = [_layer_nodes(net, x, nodes, inits, helper, numpy_helper, prefix=f"m{i}.",
+                         output=f"m{i}.{OUTPUT_NAME}")
+            for i, net in enumerate(model.members)]
+    nodes.append(helper.make_node("Mean", outs, [OUTPUT_NAME], name="ensemble_mean"))
+    return OUTPUT_NAME
 
 
 def to_onnx(
@@ -166,13 +191,14 @@ def to_onnx(
     include_preprocessing: bool = True,
     model_name: str = "backprop",
 ) -> Any:
-    """Build the ``onnx.ModelProto`` of a network (see the module docstring).
+    """Build the ``onnx.ModelProto`` of a model (see the module docstring).
 
     Parameters
     ----------
     model : Model or Network
-        Usually from :func:`backprop.load`: its network, input scaling, class
-        names and data set go into the graph and its properties.
+        Usually from :func:`backprop.load`: its network (all its networks,
+        averaged, for an ensemble), input scaling, class names and data set
+        go into the graph and its properties.
     include_preprocessing : bool, default True
         Put the model's input scaling into the graph, so it takes raw inputs.
     model_name : str
@@ -191,17 +217,17 @@ def to_onnx(
     onnx = _import_onnx()
     from onnx import TensorProto, helper, numpy_helper
 
+    from backprop import __version__
     from backprop.model.model import Model
 
     model = Model.of(model)
-    net = model.network
-    sizes = list(net.sizes)
+    sizes = list(model.network.sizes)
     pre = model.preprocessor if include_preprocessing else None
     nodes, inits, x, pre_desc = _preprocessing_nodes(pre, sizes[0], helper, numpy_helper)
     included = bool(nodes)
     if not include_preprocessing:
         pre_desc = "not included: scale inputs with the model's preprocessor first"
-    x = _layer_nodes(net, x, nodes, inits, helper, numpy_helper)
+    _member_nodes(model, x, nodes, inits, helper, numpy_helper)
     graph = helper.make_graph(
         nodes,
         model_name,
@@ -209,38 +235,52 @@ def to_onnx(
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", sizes[-1]])],
         initializer=inits,
     )
-    from backprop import __version__
-
-    full_pre = model.preprocessor
-    shape = None if full_pre is None else full_pre.input_shape
-    input_shape = None if shape is None else [int(d) for d in shape]
-    doc = (
-        f"backprop {'-'.join(map(str, sizes))} network ({', '.join(net.activations)}). "
-        f"Input '{INPUT_NAME}': float32 [N, {sizes[0]}], flattened samples"
-        + (f" of shape {input_shape}" if input_shape else "")
-        + f". Preprocessing: {pre_desc}. Output '{OUTPUT_NAME}': float32 [N, {sizes[-1]}]."
-    )
+    props = _properties(model, included, pre_desc)
     proto = helper.make_model(
         graph,
         producer_name="backprop",
         producer_version=__version__,
-        doc_string=doc,
+        doc_string=_doc(model, pre_desc, json.loads(props["input_shape"])),
         opset_imports=[helper.make_opsetid("", OPSET)],
     )
     proto.ir_version = IR_VERSION
-    props = {
-        "sizes": json.dumps(sizes),
-        "activations": json.dumps(net.activations),
-        "preprocessing_included": "true" if included else "false",
-        "preprocessing": pre_desc,
-        "input_shape": json.dumps(input_shape),
-        "class_names": json.dumps(model.class_names),
-    }
-    if model.dataset:
-        props["dataset"] = str(model.dataset)
     helper.set_model_props(proto, props)
     onnx.checker.check_model(proto)
     return proto
+
+
+def _properties(model: Any, included: bool, pre_desc: str) -> dict[str, str]:
+    """The graph's ``metadata_props``: sizes, activations, preprocessing, classes, members."""
+    net, pre = model.network, model.preprocessor
+    shape = None if pre is None else pre.input_shape
+    props = {
+        "sizes": json.dumps(list(net.sizes)),
+        "activations": json.dumps(net.activations),
+        "preprocessing_included": "true" if included else "false",
+        "preprocessing": pre_desc,
+        "input_shape": json.dumps(None if shape is None else [int(d) for d in shape]),
+        "class_names": json.dumps(model.class_names),
+        "members": str(model.n_members),
+    }
+    if model.dataset:
+        props["dataset"] = str(model.dataset)
+    return props
+
+
+def _doc(model: Any, pre_desc: str, input_shape: list | None) -> str:
+    """The graph's one-paragraph description."""
+    net, sizes = model.network, list(model.network.sizes)
+    k = model.n_members
+    what = f"an ensemble of {k} " if k > 1 else ""
+    mean = "; the mean of the networks' outputs" if k > 1 else ""
+    return (
+        f"backprop {what}{'-'.join(map(str, sizes))} network{'s' if k > 1 else ''} "
+        f"({', '.join(net.activations)}). "
+        f"Input '{INPUT_NAME}': float32 [N, {sizes[0]}], flattened samples"
+        + (f" of shape {input_shape}" if input_shape else "")
+        + f". Preprocessing: {pre_desc}. Output '{OUTPUT_NAME}': float32 [N, {sizes[-1]}]"
+        + f"{mean}."
+    )
 
 
 def export_onnx(

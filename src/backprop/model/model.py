@@ -3,7 +3,13 @@
 :class:`Model` holds
 
 ``network``
-    the :class:`backprop.engine.network.Network` with its weights;
+    the :class:`backprop.engine.network.Network` with its weights (for an
+    ensemble, member 0: what looks at one network, like ``report``'s weight
+    plots, looks at this one);
+``members``
+    every network of the model, ``members[0] is network``: one for a plain
+    model, ``k`` of the same architecture for an ensemble
+    (``backprop train --ensemble k``), whose class probabilities are averaged;
 ``preprocessor``
     the fitted :class:`backprop.data.Preprocessor` (flatten and scale), or None;
 ``image``
@@ -15,7 +21,7 @@
     provenance: ``train_config`` (the settings), ``extra`` (data set, test
     accuracy, ...), and the backprop and NumPy versions that wrote the file.
 
-``predict`` and ``predict_proba`` take raw inputs, as the training data came
+``predict`` and ``predict_proba`` (the members' mean) take raw inputs, as the training data came
 (``(N, 28, 28)`` uint8 MNIST images, or ``(N, D)`` rows); ``predict_image``
 takes an image file or a greyscale drawing and repeats the training images'
 steps on it.  ``Model.load`` reads a model file, ``save`` writes one
@@ -42,7 +48,33 @@ from backprop.data.preprocess import Preprocessor
 from backprop.engine.network import Network
 from backprop.errors import DataError, ModelFileError
 
-__all__ = ["Model", "image_steps_for"]
+__all__ = ["MAX_ARRAYS", "Model", "check_ensemble", "image_steps_for"]
+
+#: Most arrays a model file holds (``backprop.model.archive.Limits.members``, less the metadata).
+MAX_ARRAYS = 1023
+
+
+def check_ensemble(k: int, n_layers: int, limit: int | None = None) -> None:
+    """ValueError unless ``k`` networks of ``n_layers`` layers fit in one model file.
+
+    Parameters
+    ----------
+    k : int
+        Networks in the ensemble, 1 to ``limit`` (default ``BACKPROP_MAX_ENSEMBLE``, 32).
+    n_layers : int
+        Weight layers per network (each stores a ``W`` and a ``b`` array).
+    """
+    from backprop.limits import limit as env_limit
+
+    most = env_limit("BACKPROP_MAX_ENSEMBLE") if limit is None else limit
+    if not 1 <= k <= most:
+        raise ValueError(f"an ensemble holds 1 to {most} networks, not {k}; if more are "
+                         "genuinely needed, raise BACKPROP_MAX_ENSEMBLE")
+    if 2 * k * n_layers > MAX_ARRAYS:
+        raise ValueError(
+            f"{k} networks of {n_layers} layers need {2 * k * n_layers:,} arrays, more than a "
+            f"model file holds ({MAX_ARRAYS:,}); use fewer networks or fewer layers"
+        )
 
 
 @dataclass
@@ -54,8 +86,10 @@ class Model:
     class_names: list[str] = field(default_factory=list)
     image: ImageSteps | None = None
     metadata: dict = field(default_factory=dict)
+    members: list[Network] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._check_members()
         k = self.n_classes
         names = [str(c) for c in self.class_names] if self.class_names else []
         if not names:
@@ -78,6 +112,22 @@ class Model:
                 f"{self.n_inputs} inputs"
             )
 
+    def _check_members(self) -> None:
+        """``members`` defaults to ``[network]``; all must share member 0's architecture."""
+        members = list(self.members) or [self.network]
+        if members[0] is not self.network:
+            raise ValueError("members[0] must be the model's network (member 0)")
+        config = self.network.config()
+        for i, net in enumerate(members[1:], start=1):
+            if not isinstance(net, Network) or net.config() != config:
+                raise ValueError(
+                    f"ensemble member {i} is not a network like member 0 "
+                    f"({'-'.join(map(str, self.network.sizes))}, {config.get('dtype')}); the "
+                    "members of a model share one architecture"
+                )
+        check_ensemble(len(members), len(self.network.layers))
+        self.members = members
+
     @classmethod
     def of(cls, model: Model | Network) -> Model:
         """``model`` itself, or a bare Network wrapped (no scaling, no image steps)."""
@@ -88,6 +138,11 @@ class Model:
     def sizes(self) -> list[int]:
         """Units per layer, input first."""
         return list(self.network.sizes)
+
+    @property
+    def n_members(self) -> int:
+        """Networks whose probabilities the model averages (1 unless an ensemble)."""
+        return len(self.members)
 
     @property
     def n_inputs(self) -> int:
@@ -115,7 +170,9 @@ class Model:
         return cfg.get("dataset") or cfg.get("data_dir") or extra.get("dataset")
 
     def __repr__(self) -> str:
-        return (f"Model({self.network!r}, classes={self.class_names}, "
+        k = self.n_members
+        return (f"Model({self.network!r}{f' x {k} networks' if k > 1 else ''}, "
+                f"classes={self.class_names}, "
                 f"image={None if self.image is None else self.image.kind})")
 
     # ------------------------------------------------------------------ predict
@@ -134,12 +191,26 @@ class Model:
             )
         return np.asarray(X, dtype=self.network.dtype)
 
+    def network_outputs(self, x: np.ndarray) -> np.ndarray:
+        """Output activations (N, n_out) for network inputs ``x`` (N, D).
+
+        One network: its outputs, in its dtype.  An ensemble: the mean of the
+        members' outputs, float64 (for a one-unit sigmoid, the mean P(class 1)).
+        """
+        if self.n_members == 1:
+            return self.network.predict_proba(x)
+        total = np.zeros((len(x), self.network.sizes[-1]), dtype=np.float64)
+        for net in self.members:
+            total += net.predict_proba(x)
+        return total / self.n_members
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of raw inputs, float64 (N, n_classes).
 
         A one-unit sigmoid output gives two columns, P(class 0) and P(class 1).
+        An ensemble gives the mean of its members' probabilities.
         """
-        return self.outputs_to_proba(self.network.predict_proba(self.transform(X)))
+        return self.outputs_to_proba(self.network_outputs(self.transform(X)))
 
     def predict(self, X: Any) -> np.ndarray:
         """Class indices (N,) of raw inputs; names are ``class_names[i]``."""
@@ -153,14 +224,16 @@ class Model:
             return np.hstack([1.0 - out, out])
         return out
 
-    def layer_outputs(self, x: np.ndarray) -> list[np.ndarray]:
+    def layer_outputs(self, x: np.ndarray, member: int = 0) -> list[np.ndarray]:
         """The activations of every layer for network inputs ``x`` (N, D), last = outputs.
 
+        Of one network: member 0 (``network``) unless ``member`` says which.
         Uses no shared scratch state (``net.cache``), so threads may call it at once.
         """
-        a = np.asarray(x, dtype=self.network.dtype)
+        net = self.members[member]
+        a = np.asarray(x, dtype=net.dtype)
         outs = []
-        for layer in self.network.layers:
+        for layer in net.layers:
             _, a = layer.forward(a)
             outs.append(a)
         return outs
@@ -214,14 +287,21 @@ class Model:
         Returns
         -------
         dict
-            ``label``, ``index``, ``probabilities`` (float64, one per class),
-            ``picture`` (the uint8 image the network saw) and, with
-            ``layers=True``, ``hidden`` (each hidden layer's activations).
+            ``label``, ``index``, ``probabilities`` (float64, one per class;
+            an ensemble's mean), ``picture`` (the uint8 image the network saw)
+            and, with ``layers=True``, ``hidden`` (each hidden layer's
+            activations, of member 0 for an ensemble).
         """
         pic = self.picture(image, name)
         x = self.transform(self.image_steps().values(pic)[None])
         outs = self.layer_outputs(x)
-        proba = self.outputs_to_proba(outs[-1])[0]
+        last = outs[-1]
+        if self.n_members > 1:  # thread-safe like layer_outputs: no net.cache
+            last = np.asarray(last, dtype=np.float64)
+            for i in range(1, self.n_members):
+                last = last + self.layer_outputs(x, i)[-1]
+            last = last / self.n_members
+        proba = self.outputs_to_proba(last)[0]
         k = int(np.argmax(proba))
         result = {"label": self.class_names[k], "index": k, "probabilities": proba,
                   "picture": pic}

@@ -4,9 +4,12 @@ A model file is an uncompressed NumPy ``.npz`` archive holding
 
 * ``W1``, ``b1``, ``W2``, ``b2``, ...: the parameter arrays (float32 or
   float64, the network's dtype), ``W`` of shape (n_out, n_in), ``b`` (n_out,);
+* for an ensemble of ``k`` networks, member ``i`` (1 to k-1) as
+  ``mi.W1``, ``mi.b1``, ... (e.g. ``m1.W2``), shaped exactly like member 0's;
 * ``metadata``: a uint8 array, the UTF-8 bytes of one JSON object::
 
       {"format": "backprop-model", "version": 1,
+       "members": 1,
        "network": {...Network.config()...},
        "preprocessor": {...Preprocessor.to_dict()...} or null,
        "image": {...ImageSteps.to_dict()...} or null,
@@ -14,6 +17,10 @@ A model file is an uncompressed NumPy ``.npz`` archive holding
        "train_config": {...TrainConfig fields...} or null,
        "backprop_version": "0.1.0", "numpy_version": "2.4.6",
        "extra": {...any other JSON metadata given to save()...}}
+
+One network is written as version 1 (readable by every backprop), an
+ensemble (``"members"`` > 1, at most ``BACKPROP_MAX_ENSEMBLE``) as version 2,
+which older backprops refuse by its version; files without ``"members"`` hold one.
 
 ``load`` reads it through :func:`backprop.model.archive.read_npz` (bounded:
 member count, sizes, compression ratio, ``.npy`` headers, no pickles) and
@@ -46,16 +53,19 @@ from backprop.engine.network import Network
 from backprop.errors import BackpropError, ModelFileError
 from backprop.fileio import atomic_open
 from backprop.model.archive import read_npz
-from backprop.model.model import Model
+from backprop.model.model import MAX_ARRAYS, Model
 
 FORMAT = "backprop-model"
-VERSION = 1
+#: The newest version written: 2 for an ensemble (a single network is written as version 1).
+VERSION = 2
+#: The versions ``load`` reads.
+VERSIONS = (1, 2)
 METADATA_KEY = "metadata"
 #: Keys ``metadata["network"]`` must have (the rest take Network's defaults).
 NETWORK_KEYS = ("sizes", "activation", "output")
 
-__all__ = ["FORMAT", "VERSION", "load", "read_metadata", "save", "atomic_savez", "jsonable",
-           "metadata_of", "model_from_metadata"]
+__all__ = ["FORMAT", "VERSION", "VERSIONS", "array_names", "load", "read_metadata", "save",
+           "atomic_savez", "jsonable", "metadata_of", "model_from_metadata"]
 
 
 def jsonable(value: Any, what: str) -> Any:
@@ -79,9 +89,6 @@ def jsonable(value: Any, what: str) -> Any:
         ) from exc
 
 
-_jsonable = jsonable  # the name other modules used before
-
-
 def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
     """Write ``arrays`` to ``path`` as an uncompressed .npz, atomically (see fileio)."""
     with atomic_open(path) as f:
@@ -96,7 +103,8 @@ def metadata_of(model: Model, **extra: Any) -> dict:
     old = model.metadata
     return {
         "format": FORMAT,
-        "version": VERSION,
+        "version": 1 if model.n_members == 1 else VERSION,
+        "members": model.n_members,
         "network": model.network.config(),
         "preprocessor": None if model.preprocessor is None else model.preprocessor.to_dict(),
         "image": None if model.image is None else model.image.to_dict(),
@@ -110,14 +118,16 @@ def metadata_of(model: Model, **extra: Any) -> dict:
 
 def save(model: Model | Network, path: str | os.PathLike, preprocessor: Any = None,
          class_names: list[str] | None = None, train_config: Any = None,
-         image: ImageSteps | dict | None = None, **extra: Any) -> Path:
+         image: ImageSteps | dict | None = None, members: list[Network] | None = None,
+         **extra: Any) -> Path:
     """Write a model file at ``path`` (atomically; see the module docstring).
 
     Parameters
     ----------
     model : Model or Network
         A bare network is wrapped with ``preprocessor``, ``class_names``,
-        ``train_config`` and ``image`` (for a Model these must be left out).
+        ``train_config``, ``image`` and ``members`` (an ensemble, ``members[0]
+        is model``; for a Model these must be left out).
     path : str or PathLike
         Target file; ``.npz`` is the usual suffix.
     **extra
@@ -136,14 +146,21 @@ def save(model: Model | Network, path: str | os.PathLike, preprocessor: Any = No
         if train_config is not None and not isinstance(train_config, dict):
             train_config = train_config.to_dict()  # a TrainConfig
         model = Model(model, preprocessor, class_names or [], image,
-                      {"train_config": jsonable(train_config, "train_config")})
-    elif any(v is not None for v in (preprocessor, class_names, train_config, image)):
+                      {"train_config": jsonable(train_config, "train_config")}, members or [])
+    elif any(v is not None for v in (preprocessor, class_names, train_config, image, members)):
         raise TypeError("save(model, path): a Model carries its own preprocessor, class names, "
                         "settings and image steps; pass only extra facts as keywords")
     meta = metadata_of(model, **extra)
-    arrays = dict(zip(model.network.param_names(), model.network.params()))
+    arrays = {name: a for i, net in enumerate(model.members)
+              for name, a in zip(array_names(net, i), net.params())}
     arrays[METADATA_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     return atomic_savez(path, arrays)
+
+
+def array_names(net: Network, member: int = 0) -> list[str]:
+    """The file's names of a member's parameters: ``W1, b1, ...``, or ``m2.W1, m2.b1, ...``."""
+    prefix = f"m{member}." if member else ""
+    return [prefix + name for name in net.param_names()]
 
 
 def _check_path(path: Path) -> None:
@@ -196,11 +213,11 @@ def _decode_metadata(path: Path, blob: np.ndarray | bytes) -> dict:
             "not a backprop model file"
         )
     version = meta.get("version")
-    if version != VERSION:
+    if isinstance(version, bool) or version not in VERSIONS:
         raise ModelFileError(
             f"{path}: model file version {str(version)[:20]} is not supported (this "
-            f"backprop reads version {VERSION}); use the backprop version that wrote it, or "
-            "retrain"
+            f"backprop reads versions {' and '.join(map(str, VERSIONS))}); use the backprop "
+            "version that wrote it, or retrain"
         )
     network = meta.get("network")
     missing = [k for k in NETWORK_KEYS if not isinstance(network, dict) or k not in network]
@@ -231,15 +248,32 @@ def read_metadata(path: str | os.PathLike) -> dict:
     return _metadata(path, _open(path))
 
 
-def _network(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> Network:
+def _member_count(path: Path, meta: dict) -> int:
+    """The number of networks the metadata declares (1 when it says nothing), checked."""
+    from backprop.limits import limit
+
+    k = meta.get("members", 1)
+    most = limit("BACKPROP_MAX_ENSEMBLE")
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ModelFileError(
+            f"{path}: the metadata's \"members\" is {str(k)[:30]!r}, not a whole number of "
+            "networks (1 or more); the file is damaged or was not written by backprop"
+        )
+    if k > most:
+        raise ModelFileError(
+            f"{path}: the metadata declares an ensemble of {k:,} networks, over the limit of "
+            f"{most}; if the file is genuine, raise BACKPROP_MAX_ENSEMBLE"
+        )
+    return k
+
+
+def _networks(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> list[Network]:
+    """Every network of the file, member 0 first (arrays checked against the metadata)."""
+    k = _member_count(path, meta)
     config = meta["network"]
     sizes = config.get("sizes")
-    if (
-        not isinstance(sizes, list)
-        or len(sizes) < 2
-        or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s < 2**31
-                   for s in sizes)
-    ):
+    if (not isinstance(sizes, list) or len(sizes) < 2 or not all(
+            isinstance(s, int) and not isinstance(s, bool) and 0 < s < 2**31 for s in sizes)):
         raise ModelFileError(f"{path}: network sizes {str(sizes)[:80]} are not a list of "
                              "positive ints")
     dtype = config.get("dtype", "float32")
@@ -247,38 +281,53 @@ def _network(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> Network:
         raise ModelFileError(f"{path}: network dtype {str(dtype)[:20]!r} must be float32 or "
                              "float64")
     n_layers = len(sizes) - 1
-    names = [f"{p}{i}" for i in range(1, n_layers + 1) for p in ("W", "b")]
+    if 2 * k * n_layers > MAX_ARRAYS:
+        raise ModelFileError(f"{path}: {k} network(s) of {n_layers:,} layers would need "
+                             f"{2 * k * n_layers:,} arrays, over the limit of {MAX_ARRAYS:,}")
+    prefixes = [""] + [f"m{i}." for i in range(1, k)]
+    names = [f"{pre}{p}{i}" for pre in prefixes for i in range(1, n_layers + 1)
+             for p in ("W", "b")]
+    what = f"a network of sizes {sizes}" if k == 1 else \
+        f"an ensemble of {k} networks of sizes {sizes}"
     missing = [n for n in names if n not in arrays]
     if missing:
         raise ModelFileError(
-            f"{path}: missing parameter array(s) {', '.join(missing[:6])} for a network of "
-            f"sizes {sizes}; the file is damaged or incomplete"
+            f"{path}: missing parameter array(s) {', '.join(missing[:6])} for {what}; the "
+            "file is damaged or incomplete"
         )
     unexpected = sorted(set(arrays) - set(names) - {METADATA_KEY})
     if unexpected:
         raise ModelFileError(
-            f"{path}: unexpected array(s) {', '.join(unexpected[:6])} for a network of sizes "
-            f"{sizes}"
+            f"{path}: unexpected array(s) {', '.join(unexpected[:6])} for {what} (the "
+            "metadata's \"members\" says how many networks the file holds); the file is damaged"
         )
-    params = []
-    for i in range(n_layers):
-        for kind, shape in (("W", (sizes[i + 1], sizes[i])), ("b", (sizes[i + 1],))):
-            name = f"{kind}{i + 1}"
-            a = arrays[name]
-            if a.shape != shape:
-                raise ModelFileError(
-                    f"{path}: array {name} has shape {a.shape}, expected {shape} for sizes {sizes}"
-                )
-            if a.dtype != np.dtype(dtype):
-                raise ModelFileError(f"{path}: array {name} has dtype {a.dtype}, expected {dtype}")
-            if not np.all(np.isfinite(a)):
-                raise ModelFileError(f"{path}: array {name} holds NaN or infinite values; the "
-                                     "model is damaged (retrain it)")
-            params.append(a)
-    try:
-        return Network.from_config(config, params)
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        raise ModelFileError(f"{path}: the network description is invalid ({exc})"[:300]) from None
+    nets = []
+    for pre in prefixes:
+        params = [_array(path, arrays, f"{pre}{kind}{i + 1}", shape, dtype, sizes)
+                  for i in range(n_layers)
+                  for kind, shape in (("W", (sizes[i + 1], sizes[i])), ("b", (sizes[i + 1],)))]
+        try:
+            nets.append(Network.from_config(config, params))
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+            raise ModelFileError(
+                f"{path}: the network description is invalid ({exc})"[:300]) from None
+    return nets
+
+
+def _array(path: Path, arrays: dict, name: str, shape: tuple, dtype: str,
+           sizes: list[int]) -> np.ndarray:
+    """``arrays[name]`` after checking its shape, dtype and finiteness."""
+    a = arrays[name]
+    if a.shape != shape:
+        raise ModelFileError(
+            f"{path}: array {name} has shape {a.shape}, expected {shape} for sizes {sizes}"
+        )
+    if a.dtype != np.dtype(dtype):
+        raise ModelFileError(f"{path}: array {name} has dtype {a.dtype}, expected {dtype}")
+    if not np.all(np.isfinite(a)):
+        raise ModelFileError(f"{path}: array {name} holds NaN or infinite values; the "
+                             "model is damaged (retrain it)")
+    return a
 
 
 def _preprocessor(path: Path, d: dict | None) -> Preprocessor | None:
@@ -301,7 +350,8 @@ def _preprocessor(path: Path, d: dict | None) -> Preprocessor | None:
 
 def model_from_metadata(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> Model:
     """A Model from validated metadata and parameter arrays (ModelFileError naming ``path``)."""
-    net = _network(path, meta, arrays)
+    nets = _networks(path, meta, arrays)
+    net = nets[0]
     pre = _preprocessor(path, meta.get("preprocessor"))
     names = meta.get("class_names")
     if names is not None and (not isinstance(names, list)
@@ -309,7 +359,7 @@ def model_from_metadata(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -
         raise ModelFileError(f"{path}: class_names must be a list of strings")
     try:
         image = _image_steps(meta, net, pre)
-        return Model(net, pre, names or [], image, meta)
+        return Model(net, pre, names or [], image, meta, nets)
     except (BackpropError, ValueError) as exc:
         raise ModelFileError(f"{path}: {exc}"[:400]) from None
 

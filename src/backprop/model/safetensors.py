@@ -7,7 +7,8 @@ byte buffer that follows, and no code.  ``backprop export MODEL --safetensors
 FILE`` writes one:
 
 * tensors ``W1``, ``b1``, ``W2``, ``b2``, ... (``F32`` or ``F64``, row-major,
-  ``W`` of shape (n_out, n_in) like ``torch.nn.Linear.weight``);
+  ``W`` of shape (n_out, n_in) like ``torch.nn.Linear.weight``), and for an
+  ensemble each further member's as ``m1.W1``, ``m1.b1``, ... (as in ``model.npz``);
 * ``__metadata__``: ``{"backprop": "<the model file's JSON metadata>"}``, so
   ``backprop.load`` (and predict, evaluate, serve) read it like ``model.npz``.
 
@@ -50,11 +51,13 @@ def looks_like(path: Path) -> bool:
 
 def save(model: Model, path: str | os.PathLike) -> Path:
     """Write ``model`` as a safetensors file at ``path`` (atomically)."""
-    from backprop.model.modelfile import metadata_of
+    from backprop.model.modelfile import array_names, metadata_of
 
     header: dict = {"__metadata__": {"backprop": json.dumps(metadata_of(model))}}
     chunks, offset = [], 0
-    for name, a in zip(model.network.param_names(), model.network.params()):
+    named = [(name, a) for i, net in enumerate(model.members)
+             for name, a in zip(array_names(net, i), net.params())]
+    for name, a in named:
         data = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes()
         header[name] = {"dtype": _CODES[a.dtype], "shape": list(a.shape),
                         "data_offsets": [offset, offset + len(data)]}

@@ -135,6 +135,7 @@ class ModelService:
             "model": self.source,
             "sizes": m.sizes,
             "activations": list(m.network.activations),
+            "members": m.n_members,
             "classes": m.class_names,
             "dataset": m.dataset,
             "input_size": h if h == w else [h, w],

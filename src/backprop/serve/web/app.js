@@ -343,9 +343,11 @@
       layerActivations = info.activations;
       buildBars(info.classes);
       showEmpty();
+      const net = `${info.sizes.join("–")} network (${info.activations.join(", ")})`;
       const parts = [
         info.model,
-        `${info.sizes.join("–")} network (${info.activations.join(", ")})`,
+        // an ensemble: the bars are the networks' mean, the hidden layers network 1's
+        info.members > 1 ? `ensemble of ${info.members} networks like a ${net}; hidden layers: network 1` : net,
       ];
       if (info.dataset) parts.push(`trained on ${info.dataset}`);
       if (typeof info.test_accuracy === "number") {

@@ -245,6 +245,18 @@ def test_member_0_is_the_plain_run_and_member_1_the_run_with_seed_1(tmp_path, en
             assert np.array_equal(ens[prefix + name], a), (seed, name)
 
 
+def test_init_from_an_ensemble_trains_an_ensemble(tmp_path, ensemble_run):
+    out = tmp_path / "tuned"
+    argv = [*BASE, "--ensemble", "3", "--epochs", "1", "--lr", "1e-30", "--init-from",
+            str(ensemble_run / "model.npz"), "--out", str(out)]
+    assert main(["train", *argv]) in (0, 3)
+    start, tuned = load(ensemble_run / "model.npz"), load(out / "model.npz")
+    assert tuned.n_members == 3
+    for i, net in enumerate(tuned.members):  # an update of lr 1e-30 leaves the start
+        for p, q in zip(net.params(), start.members[i % 2].params()):
+            np.testing.assert_allclose(p, q, rtol=0, atol=1e-6)
+
+
 def test_train_summary_history_and_progress(tmp_path, capsys):
     out = tmp_path / "run"
     argv = [a for a in BASE if a not in ("--quiet",)]

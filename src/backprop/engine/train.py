@@ -72,7 +72,9 @@ class Trainer:
         trainer reads the "training" and "regularisation" fields
         (:data:`TRAINER_SETTINGS`: optimizer, lr, epochs, batch_size, the
         schedule's, patience, restore_best, shuffle, l1, l2, max_norm,
-        label_smoothing) and ignores the others.
+        label_smoothing) and ignores the others.  It trains one network:
+        ``ensemble`` must be 1 (``backprop.ensemble.fit_ensemble`` trains
+        several), else ValueError.
     augment : callable(X_batch, rng) -> X_batch, optional
         Applied to every training minibatch (never to validation data).
     callbacks : sequence of Callback

@@ -347,7 +347,9 @@
       const parts = [
         info.model,
         // an ensemble: the bars are the networks' mean, the hidden layers network 1's
-        info.members > 1 ? `ensemble of ${info.members} networks like a ${net}; hidden layers: network 1` : net,
+        info.members > 1
+          ? `ensemble of ${info.members} networks like a ${net}; hidden layers: network 1`
+          : net,
       ];
       if (info.dataset) parts.push(`trained on ${info.dataset}`);
       if (typeof info.test_accuracy === "number") {

@@ -315,8 +315,19 @@ def test_report_and_serve_say_it_is_an_ensemble(ensemble_run):
     page = make_report(ensemble_run).read_text()
     assert "2 networks whose class probabilities are averaged" in page
     assert "network 1&#x27;s" in page or "network 1's" in page
-    service = ModelService(load(ensemble_run / "model.npz"))
+    model = load(ensemble_run / "model.npz")
+    service = ModelService(model)
     assert service.info()["members"] == 2
+    # the page's probabilities are the mean of what each network alone answers
+    grey = np.zeros((30, 30))
+    grey[5:25, 12:17] = 1.0
+    got = service.predict_grey(grey, activations=True)
+    alone = [ModelService(Model(net, model.preprocessor, model.class_names, model.image,
+                                model.metadata)).predict_grey(grey, activations=True)
+             for net in model.members]
+    want = (np.array(alone[0]["probabilities"]) + np.array(alone[1]["probabilities"])) / 2
+    np.testing.assert_allclose(got["probabilities"], want, atol=2e-6)  # rounded to 6 places
+    assert got["hidden"] == alone[0]["hidden"]
 
 
 def test_resume_of_an_ensemble_run_is_refused_in_one_line(ensemble_run, capsys):

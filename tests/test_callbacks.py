@@ -127,6 +127,31 @@ def test_csv_logger_holds_the_history_exactly(tmp_path):
         assert len(list(csv.DictReader(f))) == 2  # replaced
 
 
+class _StopAfter(Callback):
+    """Asks the trainer to stop after ``n`` epochs, as Ctrl-C does (``stop_requested``)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def on_epoch_end(self, trainer, epoch, record):
+        if epoch + 1 >= self.n:
+            trainer.stop_requested = True
+
+
+def test_csv_logger_keeps_no_file_open_when_a_run_is_interrupted(tmp_path):
+    import gc
+    import warnings
+
+    path = tmp_path / "history.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)  # an unclosed file would warn here
+        _, history = _run(epochs=10, callbacks=[CSVLogger(path), _StopAfter(3)])
+        gc.collect()
+    assert history.interrupted and len(history.records) == 3
+    with open(path, newline="") as f:
+        assert len(list(csv.DictReader(f))) == 3  # every finished epoch is on disk
+
+
 def _crc32c(data: bytes) -> int:
     """CRC-32C (Castagnoli), bit by bit: the checksum of TFRecord framing."""
     crc = 0xFFFFFFFF

@@ -205,33 +205,33 @@ class CSVLogger(Callback):
     def __init__(self, path: str | os.PathLike, append: bool = False) -> None:
         self.path = Path(path)
         self.append = append
-        self._file = None
-        self._writer: csv.DictWriter | None = None
+        self._fields: list[str] | None = None
+        self._header_written = False
+        self._begun = False
 
     def on_train_begin(self, trainer: Trainer) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keep = self.append or trainer.epoch > 0
-        exists = keep and self.path.exists() and self.path.stat().st_size > 0
-        self._file = open(self.path, "a" if keep else "w", newline="", encoding="utf-8")
-        self._writer = None
-        self._header_written = exists
+        if not keep:
+            self.path.write_text("", encoding="utf-8")
+        self._header_written = self.path.exists() and self.path.stat().st_size > 0
+        self._fields = None
+        self._begun = True
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict) -> None:
-        if self._file is None:
+        """Append one row; the file is opened and closed each time, so an
+        interrupted run (Ctrl-C) leaves no open file behind and every row on disk."""
+        if not self._begun:
             self.on_train_begin(trainer)
-        if self._writer is None:
-            self._writer = csv.DictWriter(
-                self._file, fieldnames=list(record), extrasaction="ignore", lineterminator="\n"
-            )
+        if self._fields is None:
+            self._fields = list(record)
+        with open(self.path, "a", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=self._fields, extrasaction="ignore",
+                                    lineterminator="\n")
             if not self._header_written:
-                self._writer.writeheader()
-        self._writer.writerow(record)
-        self._file.flush()
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+                writer.writeheader()
+                self._header_written = True
+            writer.writerow(record)
 
 
 class TensorBoard(Callback):

@@ -137,3 +137,46 @@ EPS = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n"
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><path d="M4 4L24 24"/></svg>'
+
+
+def spoiled(edit_meta=None, edit_arrays=None, make=None) -> bytes:
+    """A model file from ``make()`` (default :func:`parts`) with its metadata and arrays edited."""
+    arrays, meta = (make or parts)()
+    if edit_meta is not None:
+        edit_meta(meta)
+    if edit_arrays is not None:
+        edit_arrays(arrays)
+    return npz_bytes(arrays, meta)
+
+
+def predict_refuses(case, data: bytes, *mention, name="model.npz", env=None):
+    """``backprop predict`` on the model file ``data`` is refused, naming it and ``mention``."""
+    case.write(name, data)
+    case.write("digit.png", png_bytes(np.full((28, 28), 255, np.uint8)))
+    r = case.run(["predict", name, "digit.png"], env=env)
+    case.assert_refused(r, must_mention=[name, *mention])
+    return r
+
+
+def assert_safetensors_round_trip(case, model: bytes) -> None:
+    """``model`` (npz bytes) exports to safetensors, and both files predict a seven alike."""
+    case.write("model.npz", model)
+    case.write("seven.png", png_bytes(digit(0)))
+    r = case.run(["export", "model.npz", "--safetensors", "model.safetensors"])
+    assert r.rc == 0, r
+    a = case.run(["predict", "model.npz", "seven.png", "--json"])
+    b = case.run(["predict", "model.safetensors", "seven.png", "--json"])
+    assert a.rc == b.rc == 0 and json.loads(a.stdout)[0]["top"] == json.loads(b.stdout)[0]["top"]
+    case.assert_harmless(allow=("model.safetensors",))
+
+
+def safetensors_parts(arrays: dict, meta: dict) -> tuple[dict, bytes]:
+    """A safetensors header and data of ``arrays`` (as float32) with backprop's metadata."""
+    header, data = {"__metadata__": {"backprop": json.dumps(meta)}}, b""
+    for name, a in arrays.items():
+        raw = a.astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape),
+                        "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    return header, data
+

@@ -4,11 +4,15 @@ file and the value; the good ensemble works and survives a safetensors round tri
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-from hostile_models import digit, npz_bytes, parts, png_bytes
+from hostile_models import (
+    assert_safetensors_round_trip,
+    npz_bytes,
+    parts,
+    predict_refuses,
+)
+from hostile_models import spoiled as _spoiled
 
 
 def ensemble_parts(k: int = 3) -> tuple[dict, dict]:
@@ -23,20 +27,7 @@ def ensemble_parts(k: int = 3) -> tuple[dict, dict]:
 
 
 def spoiled(edit_meta=None, edit_arrays=None) -> bytes:
-    arrays, meta = ensemble_parts()
-    if edit_meta is not None:
-        edit_meta(meta)
-    if edit_arrays is not None:
-        edit_arrays(arrays)
-    return npz_bytes(arrays, meta)
-
-
-def predict_refuses(case, data: bytes, *mention, env=None):
-    case.write("model.npz", data)
-    case.write("digit.png", png_bytes(np.full((28, 28), 255, np.uint8)))
-    r = case.run(["predict", "model.npz", "digit.png"], env=env)
-    case.assert_refused(r, must_mention=["model.npz", *mention])
-    return r
+    return _spoiled(edit_meta, edit_arrays, make=ensemble_parts)
 
 
 @pytest.mark.parametrize("members, mention", [
@@ -98,30 +89,14 @@ def test_member_arrays_in_an_old_file_without_a_member_count(case):
 
 
 def test_a_safetensors_ensemble_missing_a_member_tensor(case):
-    from hostile_models import safetensors_bytes
+    from hostile_models import safetensors_bytes, safetensors_parts
 
     arrays, meta = ensemble_parts(2)
     del arrays["m1.b2"]
-    header, data = {"__metadata__": {"backprop": json.dumps(meta)}}, b""
-    for name, a in arrays.items():
-        raw = a.astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape),
-                        "data_offsets": [len(data), len(data) + len(raw)]}
-        data += raw
-    case.write("model.safetensors", safetensors_bytes(header, data))
-    case.write("digit.png", png_bytes(np.full((28, 28), 255, np.uint8)))
-    r = case.run(["predict", "model.safetensors", "digit.png"])
-    case.assert_refused(r, must_mention=["model.safetensors", "missing", "m1.b2"])
+    predict_refuses(case, safetensors_bytes(*safetensors_parts(arrays, meta)), "missing",
+                    "m1.b2", name="model.safetensors")
 
 
 def test_the_good_ensemble_predicts_and_round_trips_through_safetensors(case):
     """The good case: an ensemble file predicts; its safetensors export predicts the same."""
-    arrays, meta = ensemble_parts()
-    case.write("model.npz", npz_bytes(arrays, meta))
-    case.write("seven.png", png_bytes(digit(0)))
-    r = case.run(["export", "model.npz", "--safetensors", "model.safetensors"])
-    assert r.rc == 0, r
-    a = case.run(["predict", "model.npz", "seven.png", "--json"])
-    b = case.run(["predict", "model.safetensors", "seven.png", "--json"])
-    assert a.rc == b.rc == 0 and json.loads(a.stdout)[0]["top"] == json.loads(b.stdout)[0]["top"]
-    case.assert_harmless(allow=("model.safetensors",))
+    assert_safetensors_round_trip(case, npz_bytes(*ensemble_parts()))

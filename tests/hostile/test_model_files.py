@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 from hostile_models import (
+    assert_safetensors_round_trip,
     blob,
     good_model,
     members_of_good,
@@ -17,28 +18,13 @@ from hostile_models import (
     npz_bytes,
     parts,
     png_bytes,
+    predict_refuses,
     safetensors_bytes,
+    safetensors_parts,
+    spoiled,
     zip_bomb,
     zip_bytes,
 )
-
-
-def predict_refuses(case, data: bytes, *mention, name="model.npz", env=None):
-    case.write(name, data)
-    case.write("digit.png", png_bytes(np.full((28, 28), 255, np.uint8)))
-    r = case.run(["predict", name, "digit.png"], env=env)
-    case.assert_refused(r, must_mention=[name, *mention])
-    return r
-
-
-def spoiled(edit_meta=None, edit_arrays=None) -> bytes:
-    arrays, meta = parts()
-    if edit_meta is not None:
-        edit_meta(meta)
-    if edit_arrays is not None:
-        edit_arrays(arrays)
-    return npz_bytes(arrays, meta)
-
 
 # ------------------------------------------------------------------ code and containers
 
@@ -263,14 +249,7 @@ def test_arrays_that_do_not_fit_the_metadata(case, edit, mention):
 
 
 def _st_good() -> tuple[dict, bytes]:
-    arrays, meta = parts()
-    header, data = {"__metadata__": {"backprop": json.dumps(meta)}}, b""
-    for name, a in arrays.items():
-        raw = a.astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape),
-                        "data_offsets": [len(data), len(data) + len(raw)]}
-        data += raw
-    return header, data
+    return safetensors_parts(*parts())
 
 
 def test_safetensors_header_length_of_a_tebibyte(case):
@@ -308,16 +287,7 @@ def test_safetensors_with_an_unknown_dtype(case):
 
 def test_safetensors_export_and_load_round_trip(case):
     """The good case: export, then predict from the .safetensors file gives the same answer."""
-    from hostile_models import digit
-
-    case.write("model.npz", good_model())
-    case.write("seven.png", png_bytes(digit(0)))
-    r = case.run(["export", "model.npz", "--safetensors", "model.safetensors"])
-    assert r.rc == 0, r
-    a = case.run(["predict", "model.npz", "seven.png", "--json"])
-    b = case.run(["predict", "model.safetensors", "seven.png", "--json"])
-    assert a.rc == b.rc == 0 and json.loads(a.stdout)[0]["top"] == json.loads(b.stdout)[0]["top"]
-    case.assert_harmless(allow=("model.safetensors",))
+    assert_safetensors_round_trip(case, good_model())
 
 
 # ------------------------------------------------------------------ every command that loads

@@ -132,3 +132,27 @@ def test_space_file_size_is_bounded(tmp_path):
         read_space(path, default_space(*SAMPLE))
     with pytest.raises(FileNotFoundError, match="--space"):
         read_space(tmp_path / "missing.toml", default_space(*SAMPLE))
+
+
+def test_an_outcome_stored_before_its_worker_died_is_kept():
+    """A trial whose task stored its outcome, then lost its result with its worker, is not failed.
+
+    Dask reports such a future cancelled ("already forgotten"); the study's own
+    record of the trial (written by the task, read back with Optuna's storage)
+    is the truth the runner falls back on.
+    """
+    from types import SimpleNamespace
+
+    import optuna
+
+    from backprop.tune.runner import StudyRunner
+
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, direction="maximize")
+    done, running, failed = study.ask(), study.ask(), study.ask()
+    done.set_user_attr("outcome", {"state": "complete", "value": 0.9, "epochs": 3})
+    failed.set_user_attr("outcome", {"state": "fail", "reason": "ValueError: x"})
+    runner = SimpleNamespace(storage=storage)
+    assert StudyRunner._recorded(runner, done) == {"state": "complete", "value": 0.9, "epochs": 3}
+    assert StudyRunner._recorded(runner, running) is None  # nothing stored: it failed
+    assert StudyRunner._recorded(runner, failed) is None

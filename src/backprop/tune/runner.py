@@ -171,7 +171,8 @@ class StudyRunner:
             try:
                 outcome = future.result()
             except Exception as exc:  # KilledWorker, a lost connection, a bug in the task
-                outcome = {"state": "fail", "reason": self.stop_reason or _reason(exc)}
+                outcome = self._recorded(trial) or {
+                    "state": "fail", "reason": self.stop_reason or _reason(exc)}
         else:
             future.cancel()
             outcome = {"state": "fail", "reason": note}
@@ -204,6 +205,19 @@ class StudyRunner:
         if "pid" in outcome:
             line += f" (worker pid {outcome['pid']})"
         self.progress.event(f"{line}  [{_short(trial.params)}]", self.counts, time_left)
+
+    def _recorded(self, trial) -> dict | None:
+        """The outcome the trial's task stored before its result was lost, or None.
+
+        The task writes its outcome to the study (``objective``) before it
+        returns; a worker that dies after that, before the result reaches this
+        process, loses only the copy (Dask then reports the future cancelled).
+        """
+        attrs = self.storage.get_trial(trial._trial_id).user_attrs
+        outcome = attrs.get("outcome")
+        if isinstance(outcome, dict) and outcome.get("state") in ("complete", "pruned"):
+            return dict(outcome)
+        return None
 
     # ---------------------------------------------------------------- the loop
     def _signal_stop(self, reason: str) -> None:

@@ -156,7 +156,12 @@ def ensemble_test_accuracy(data: Any, nets: list) -> tuple[float, list[float], i
 def finish_ensemble(args: argparse.Namespace, cfg: TrainConfig, data: Any, nets: list,
                     histories: list, figures: list[dict], run: RunFolder) -> int:
     """Save the ensemble, write history and report, print the summary; return the exit code."""
-    from backprop.cli.trainsummary import NO_BETTER_THAN_CHANCE, learned_nothing, write_report
+    from backprop.cli.trainsummary import (
+        NO_BETTER_THAN_CHANCE,
+        learned_nothing,
+        train_accuracy,
+        write_report,
+    )
 
     seconds = sum(f["train_seconds"] for f in figures)
     summary = {"epochs_trained": len(histories[0]), "best_epoch": histories[0].best_epoch,
@@ -177,7 +182,7 @@ def finish_ensemble(args: argparse.Namespace, cfg: TrainConfig, data: Any, nets:
     print(f"{test_line}  |  {epochs} epochs in {seconds:.1f}s\n"
           f"run folder: {run}  (model.npz{', report.html' if not args.no_report else ''})",
           flush=True)
-    warning = learned_nothing(histories[0], data.y)
+    warning = learned_nothing(histories[0], data.y, train_accuracy(nets, data.X, data.y))
     if warning:
         print(warning, file=sys.stderr, flush=True)
         return NO_BETTER_THAN_CHANCE

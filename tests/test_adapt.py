@@ -45,6 +45,23 @@ def test_small_images_and_tables_train_undistorted():
     assert out.augment == "affine"
 
 
+def test_input_dropout_replaces_the_distortions_only():
+    """Undistorted where distortions were asked for: input dropout instead, never on top."""
+    from backprop.adapt import INPUT_DROPOUT
+
+    cfg = TrainConfig(augment="affine", validation_split=0.0)
+    out, notes = adapt(cfg, _ds(100, (8, 8)))
+    assert (out.augment, out.input_dropout) == ("none", INPUT_DROPOUT)
+    assert f"input dropout {INPUT_DROPOUT:g} in their place" in notes[0]
+    assert adapt(cfg, _ds(100, (28, 28)))[0].input_dropout == 0.0  # distorted: no input dropout
+    # a rate the recipe or the user set stands, and so does a recipe without distortions
+    assert adapt(cfg.updated(input_dropout=0.05), _ds(100, None))[0].input_dropout == 0.05
+    out, _ = adapt(cfg, _ds(100, None), given={"input_dropout"})
+    assert out.input_dropout == 0.0
+    plain = TrainConfig(augment="none", validation_split=0.0)
+    assert adapt(plain, _ds(100, None))[0].input_dropout == 0.0
+
+
 def test_what_the_user_gave_is_kept():
     cfg = TrainConfig(augment="affine", validation_split=0.5, epochs=7)
     out, _ = adapt(cfg, _ds(4, (8, 8), classes=2), given={"augment", "validation_split"})

@@ -11,6 +11,7 @@ from backprop.config import TrainConfig
 from backprop.presets import preset_settings  # noqa: E402
 from backprop.tune.space import (  # noqa: E402
     TRIALS_PER_BUDGET,
+    SearchSpace,
     baseline_params,
     default_space,
     trial_settings,
@@ -65,7 +66,10 @@ def test_derived_parameters_map_onto_settings():
     s = trial_settings(space, params, {"dataset": "mnist-sample", "data_dir": None}, (28, 28))
     assert s["hidden"] == [300, 300]
     assert (s["augment"], s["rotate"], s["scale_range"], s["shear"], s["shift"]) == (
-        "affine", 5.0, 0.05, 5.0, 1.0)
+        "affine+elastic", 5.0, 0.05, 5.0, 1.0)  # best's elastic distortions stay as they are
+    plain = SearchSpace(params=space.params, preset="none")
+    s = trial_settings(plain, params, {"dataset": "mnist-sample", "data_dir": None}, (28, 28))
+    assert (s["augment"], s["shift"]) == ("affine", 1.0)
     s = trial_settings(space, {**params, "augment_strength": 0.0},
                        {"dataset": "mnist-sample", "data_dir": None}, (28, 28))
     assert s["augment"] == "none"

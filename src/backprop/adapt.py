@@ -9,7 +9,7 @@ and sample shape, and leaves every setting the user gave explicitly alone:
   (``backprop.timebudget``).  With ``updates`` set (a budget of minibatch
   updates) and ``epochs`` not given, the run trains ``ceil(updates / batches per epoch)``
   epochs, between :data:`MIN_EPOCHS` and :data:`MAX_EPOCHS`: 60,000 images in
-  minibatches of 128 get 137 epochs of 64,000 updates, 5,000 images 1,600.
+  minibatches of 128 get 111 epochs of 52,000 updates, 5,000 images 1,300.
 - **Distortions.**  Affine and elastic distortions (Simard et al. 2003) are
   for images: they apply only where every sample is a 2-D greyscale image
   with sides from :data:`MIN_SIDE` to :data:`MAX_SIDE` pixels (MNIST's 28×28).

@@ -20,7 +20,8 @@ A search space has four parts, each a table of the TOML file that
     is a ``backprop train`` setting (``lr``, ``dropout``, ``epochs``...) or
     one of :data:`DERIVED`: ``units`` and ``depth`` (``hidden`` is ``depth``
     layers of ``units``) and ``augment_strength`` (the ``best`` preset's affine
-    distortions times this factor; 0 means none).
+    distortions times this factor, with the recipe's elastic distortions, if
+    any, as they are; 0 means none).
 
 Keys of ``[study]``, ``[pruner]`` and ``[base]`` override the defaults one
 by one; a ``[params]`` table replaces the default parameters as a whole
@@ -201,7 +202,8 @@ def trial_settings(space: SearchSpace, params: dict, dataset_values: dict,
         if s <= 0:
             values.update(augment="none")
         else:
-            values.update(augment="affine", **{k: v * s for k, v in AFFINE_AT_1.items()})
+            kind = "affine+elastic" if "elastic" in str(values.get("augment")) else "affine"
+            values.update(augment=kind, **{k: v * s for k, v in AFFINE_AT_1.items()})
             values["shift"] = AFFINE_AT_1["shift"] * s * side / 28
     values["seed"] = space.study["seed"]
     return values
@@ -238,10 +240,13 @@ def baseline_params(space: SearchSpace, dataset: str | None,
 
 
 def _strength_of(recipe: dict, side: int) -> float | None:
-    """The ``augment_strength`` of a recipe: 0 undistorted, k for k × AFFINE_AT_1, else None."""
+    """The ``augment_strength`` of a recipe: 0 undistorted, k for k × AFFINE_AT_1, else None.
+
+    Elastic distortions beside the affine ones do not change the strength.
+    """
     if recipe["augment"] == "none":
         return 0.0
-    if recipe["augment"] != "affine":
+    if recipe["augment"] not in ("affine", "affine+elastic"):
         return None
     at_1 = {**AFFINE_AT_1, "shift": AFFINE_AT_1["shift"] * side / 28}
     ratios = {round(recipe[k] / v, 9) for k, v in at_1.items()}

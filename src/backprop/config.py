@@ -165,6 +165,11 @@ class TrainConfig:
         None, "wall-time budget for the whole run, e.g. 90s, 10m, 1h: the epochs are fitted "
         "to it so the learning-rate schedule ends on time (instead of --epochs)", "run",
         none="none: no time limit")
+    max_time: str | None = setting(
+        None, "ceiling on the run's wall time, e.g. 9m30s: the epochs that --epochs/--updates "
+        "ask for, or fewer when the measured epoch time says they would not end by then (the "
+        "learning-rate schedule is shortened to end on time); --time, which sets the length "
+        "itself, overrides it", "run", none="none: no ceiling")
     seed: int = setting(
         0, "seed of every random draw (init, split, shuffles, dropout, augmentation)", "run",
         low=0, high=2**32 - 1)

@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(data.net, cfg, augment=data.augment,
                       callbacks=[*([budget] if budget else []), progress, saver,
                                  *EXTRA_CALLBACKS])
-    if budget is not None:
+    if budget is not None and budget.max_epochs is None:
         trainer.epochs = MAX_BUDGET_EPOCHS  # until the first epoch is timed
     for note in notes if mode != "quiet" else ():
         print(note, flush=True)
@@ -242,8 +242,10 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         progress.close()
-    if budget is not None:  # the config records the epochs the budget reached, for --resume
-        run_dir.write_config(cfg.updated(epochs=max(trainer.epochs, 1), time=None), preset)
+    if budget is not None and (budget.max_epochs is None or trainer.epochs != cfg.epochs):
+        # the config records the epochs the budget reached, for --resume and --config
+        run_dir.write_config(cfg.updated(epochs=max(trainer.epochs, 1), time=None,
+                                         max_time=None), preset)
     if history.interrupted:
         run_dir.save_checkpoint(trainer)
         run_dir.write_history(history)
@@ -253,7 +255,10 @@ def run(args: argparse.Namespace) -> int:
     trained = time.monotonic()
     code = finish(args, cfg, data, trainer, run_dir)
     if budget is not None and mode != "quiet":
-        print(time_summary(cfg.time, started, trained, budget, len(history)), flush=True)
+        line = (time_summary(cfg.time, started, trained, budget, len(history))
+                if budget.max_epochs is None else ceiling_summary(cfg, trainer.epochs, budget))
+        if line:
+            print(line, flush=True)
     return code
 
 
@@ -262,18 +267,30 @@ MAX_BUDGET_EPOCHS = 10**6
 
 
 def time_budget(cfg: TrainConfig, started: float, no_report: bool):
-    """The TimeBudget callback of a ``--time`` run (None without one).
+    """The TimeBudget callback of a ``--time`` or ``--max-time`` run (None without either).
 
     It keeps back 2 % of the budget plus a few seconds for the evaluation,
-    saving the model and (unless ``--no-report``) the report.
+    saving the model and (unless ``--no-report``) the report.  ``--max-time``
+    (when ``--time`` is not set) makes it a ceiling on ``cfg.epochs``.
     """
-    if cfg.time is None:
+    if cfg.time is None and cfg.max_time is None:
         return None
     from backprop.timebudget import TimeBudget, parse_duration
 
-    seconds = parse_duration(cfg.time)
+    ceiling = cfg.time is None
+    seconds = parse_duration(cfg.max_time, "max time") if ceiling else parse_duration(cfg.time)
     reserve = min(0.02 * seconds + (1.0 if no_report else 8.0), 0.2 * seconds)
-    return TimeBudget(seconds, start=started, reserve=reserve)
+    return TimeBudget(seconds, start=started, reserve=reserve,
+                      max_epochs=cfg.epochs if ceiling else None)
+
+
+def ceiling_summary(cfg: TrainConfig, epochs: int, budget) -> str | None:
+    """``max time 9m30s: 1,040 of 1,300 epochs fitted (0.52s each); ...`` (None: not bound)."""
+    if epochs >= cfg.epochs:
+        return None
+    return (f"max time {cfg.max_time}: {epochs:,} of {cfg.epochs:,} epochs fitted "
+            f"({budget.epoch_seconds or 0.0:.2f}s each); the schedule was shortened to end "
+            "on time")
 
 
 def time_summary(text: str, started: float, trained: float, budget, epochs: int) -> str:

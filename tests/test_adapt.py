@@ -35,6 +35,29 @@ def test_epochs_for_an_update_budget():
     assert epochs_for(500, 60_000, 128, optimizer="gd") == 500  # one update per epoch
 
 
+def test_the_length_note_names_a_max_time():
+    cfg = TrainConfig(updates=52_000, validation_split=0.0, augment="none", max_time="9m30s")
+    out, notes = adapt(cfg, _ds(5_120, None))
+    assert out.epochs == 1300 and out.max_time == "9m30s"  # the ceiling applies while training
+    assert notes[0] == ("1,300 epochs: a budget of 52,000 updates over 5,120 training samples in "
+                        "minibatches of 128 (fewer if they would not end within max time 9m30s)")
+    _, notes = adapt(cfg.updated(updates=0, epochs=40), _ds(100, None))
+    assert notes[0] == "40 epochs (fewer if they would not end within max time 9m30s)"
+    _, notes = adapt(cfg.updated(max_time=None), _ds(5_120, None))
+    assert "max time" not in notes[0]
+
+
+def test_time_replaces_a_max_time_unless_the_user_gave_one_below_it():
+    cfg = TrainConfig(validation_split=0.0, augment="none", time="20m", max_time="9m30s")
+    out, notes = adapt(cfg, _ds(100, None), given={"time"})  # e.g. a preset's ceiling
+    assert (out.time, out.max_time) == ("20m", None)
+    assert notes[0].startswith("epochs: as many as fit in --time 20m")
+    with pytest.raises(ValueError, match="--max-time 9m30s is below --time 20m"):
+        adapt(cfg, _ds(100, None), given={"time", "max_time"})
+    out, _ = adapt(cfg.updated(max_time="1h"), _ds(100, None), given={"time", "max_time"})
+    assert out.max_time is None  # moot: the time is the ceiling
+
+
 def test_small_images_and_tables_train_undistorted():
     cfg = TrainConfig(augment="affine", validation_split=0.0)
     for shape in [(8, 8), None, (5,)]:

@@ -74,3 +74,18 @@ def test_preset_trains_one_epoch_on_a_tiny_set(name):
     assert len(hist) == 1
     assert np.isfinite(hist.records[0]["loss"])
     assert net.predict(X).shape == (n,)
+
+
+def test_a_preset_can_set_a_max_time(monkeypatch, capsys, tmp_path):
+    """A ceiling in a preset reaches the settings, --print-config and back through --config."""
+    from backprop.cli import main
+
+    monkeypatch.setitem(PRESETS, "capped", {**PRESETS["best"], "max_time": "9m30s"})
+    assert main(["train", "--preset", "capped", "--dataset", "xor", "--print-config"]) == 0
+    toml = capsys.readouterr().out
+    assert 'max_time = "9m30s"' in toml
+    (tmp_path / "c.toml").write_text(toml)
+    assert main(["train", "--config", str(tmp_path / "c.toml"), "--preset", "none",
+                 "--max-time", "1h", "--print-config"]) == 0
+    assert 'max_time = "1h"' in capsys.readouterr().out  # a flag overrides the file
+    assert TrainConfig.from_dict(preset_settings("capped"), "capped").max_time == "9m30s"

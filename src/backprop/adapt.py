@@ -6,10 +6,12 @@ does not know.  :func:`adapt` settles those three from the data set's size
 and sample shape, and leaves every setting the user gave explicitly alone:
 
 - **Length.**  With ``time`` set, the epochs fit the time
-  (``backprop.timebudget``).  With ``updates`` set (a budget of minibatch
-  updates) and ``epochs`` not given, the run trains ``ceil(updates / batches per epoch)``
-  epochs, between :data:`MIN_EPOCHS` and :data:`MAX_EPOCHS`: 60,000 images in
-  minibatches of 128 get 111 epochs of 52,000 updates, 5,000 images 1,300.
+  (``backprop.timebudget``), and ``time`` replaces ``max_time``.  With
+  ``updates`` set (a budget of minibatch updates) and ``epochs`` not given,
+  the run trains ``ceil(updates / batches per epoch)`` epochs, between
+  :data:`MIN_EPOCHS` and :data:`MAX_EPOCHS`: 60,000 images in minibatches of
+  128 get 111 epochs of 52,000 updates, 5,000 images 1,300.  ``max_time`` is
+  a ceiling on those epochs, applied while training.
 - **Distortions.**  Affine and elastic distortions (Simard et al. 2003) are
   for images: they apply only where every sample is a 2-D greyscale image
   with sides from :data:`MIN_SIDE` to :data:`MAX_SIDE` pixels (MNIST's 28×28).
@@ -141,6 +143,42 @@ def _distortions_off(cfg, ds, given: set) -> str | None:
     return None
 
 
+def _length(cfg, given: set, n_train: int, changes: dict) -> list[str]:
+    """The notes on the training length; sets ``changes["epochs"]`` for an update budget.
+
+    ``time`` sets the length itself, so it drops ``max_time`` (refused when
+    the user gave a ceiling below the time).
+    """
+    from backprop.timebudget import parse_duration
+
+    ceiling = None if cfg.max_time is None else parse_duration(cfg.max_time, "max time")
+    if cfg.time is not None:
+        seconds = parse_duration(cfg.time)
+        if "epochs" in given:
+            raise ValueError(
+                f"--time {cfg.time} and --epochs {cfg.epochs} both set the training length; "
+                "give one of them"
+            )
+        if ceiling is not None and ceiling < seconds and "max_time" in given:
+            raise ValueError(
+                f"--max-time {cfg.max_time} is below --time {cfg.time}, which fits the epochs "
+                f"to {cfg.time}; give one of them (--time is its own ceiling)"
+            )
+        if ceiling is not None:
+            changes["max_time"] = None  # the time is the ceiling
+        return [f"epochs: as many as fit in --time {cfg.time}, re-estimated after every epoch"]
+    within = ("" if ceiling is None else
+              f" (fewer if they would not end within max time {cfg.max_time})")
+    if cfg.updates and "epochs" not in given:
+        epochs = epochs_for(cfg.updates, n_train, cfg.batch_size, cfg.optimizer)
+        changes["epochs"] = epochs
+        return [
+            f"{epochs:,} epochs: a budget of {cfg.updates:,} updates over {n_train:,} training "
+            f"samples in minibatches of {min(cfg.batch_size, n_train)}{within}"
+        ]
+    return [f"{cfg.epochs:,} epochs{within}"] if within else []
+
+
 def adapt(cfg, ds, given=()) -> tuple:
     """The settings ``cfg`` adapted to the data set ``ds``, and what was decided.
 
@@ -164,8 +202,9 @@ def adapt(cfg, ds, given=()) -> tuple:
     Raises
     ------
     ValueError
-        ``patience`` without a validation set; ``time`` that is not a
-        duration, or given with ``epochs``.
+        ``patience`` without a validation set; ``time`` or ``max_time``
+        that is not a duration; ``time`` given with ``epochs``, or with a
+        ``max_time`` given below it.
     """
     given = set(given)
     changes: dict = {}
@@ -179,26 +218,7 @@ def adapt(cfg, ds, given=()) -> tuple:
         )
         changes["validation_split"] = split = 0.0
     n_train = len(y) - (0 if not split else int(round(split * len(y))))
-    updates = cfg.updates
-    if cfg.time is not None:
-        from backprop.timebudget import parse_duration
-
-        parse_duration(cfg.time)
-        if "epochs" in given:
-            raise ValueError(
-                f"--time {cfg.time} and --epochs {cfg.epochs} both set the training length; "
-                "give one of them"
-            )
-        notes.append(
-            f"epochs: as many as fit in --time {cfg.time}, re-estimated after every epoch"
-        )
-    elif updates and "epochs" not in given:
-        epochs = epochs_for(updates, n_train, cfg.batch_size, cfg.optimizer)
-        changes["epochs"] = epochs
-        notes.append(
-            f"{epochs:,} epochs: a budget of {updates:,} updates over {n_train:,} training "
-            f"samples in minibatches of {min(cfg.batch_size, n_train)}"
-        )
+    notes.extend(_length(cfg, given, n_train, changes))
     reason = _distortions_off(cfg, ds, given)
     if reason is not None:
         changes["augment"] = "none"

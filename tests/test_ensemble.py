@@ -366,6 +366,39 @@ def test_a_time_budget_is_shared_by_the_networks(tmp_path, capsys):
     assert load(out / "model.npz").n_members == 2
 
 
+def test_a_max_time_is_a_ceiling_shared_by_the_networks(tmp_path, capsys, monkeypatch):
+    """Each network gets its share of the time left as a ceiling on --epochs."""
+    from backprop import timebudget
+    from backprop.cli import train
+    from backprop.engine.history import Callback
+
+    class Clock(Callback):  # the process's clock: every epoch takes one second
+        now = 1000.0
+
+        def on_epoch_begin(self, trainer, epoch):
+            Clock.now += 1.0
+
+    monkeypatch.setattr(timebudget.time, "monotonic", lambda: Clock.now)
+    monkeypatch.setattr(train, "EXTRA_CALLBACKS", [Clock()])
+    argv = [a for a in BASE if a not in ("--epochs", "3", "--quiet")]
+    out = tmp_path / "run"
+    assert main(["train", *argv, "--ensemble", "2", "--epochs", "100", "--max-time", "1m",
+                 "--out", str(out)]) in (0, 3)
+    # 60 s less the reserve (2 % + 1 s) = 57.8 s: network 1 fits 28 epochs in half of it,
+    # network 2 the 29 that fit in the 29.8 s left
+    members = json.loads((out / "history.json").read_text())["members"]
+    assert [m["epochs_trained"] for m in members] == [28, 29]
+    assert ("max time 1m: 28 + 29 of 100 epochs a network fitted; the schedules were shortened "
+            "to end on time") in capsys.readouterr().out
+    # a ceiling that does not bind: every network trains its --epochs, and nothing is said
+    assert main(["train", *argv, "--epochs", "3", "--ensemble", "2", "--max-time", "1h",
+                 "--out", str(tmp_path / "fast")]) in (0, 3)
+    members = json.loads((tmp_path / "fast" / "history.json").read_text())["members"]
+    assert [m["epochs_trained"] for m in members] == [3, 3]
+    fast = capsys.readouterr().out
+    assert "3 + 3 epochs" in fast and "max time 1h:" not in fast
+
+
 def test_the_flag_reaches_print_config_and_help(capsys):
     assert main(["train", "--ensemble", "4", "--dataset", "digits", "--print-config"]) == 0
     assert "ensemble = 4" in capsys.readouterr().out

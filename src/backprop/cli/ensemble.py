@@ -5,7 +5,9 @@ run's one training/validation split (``backprop.ensemble``), so member 0 is
 the network ``--ensemble 1`` trains.  Progress lines start with
 ``network i/K`` and the run's ETA counts the networks still to train.  With
 ``--time D`` the budget is shared: each network gets an equal share of what
-is left when it starts.
+is left when it starts.  ``--max-time D`` is shared the same way, as a
+ceiling: each network trains its ``--epochs``, or fewer when they would not
+end within its share.
 
 The run folder gets ``config.toml``, ``history.json`` (network 1's epochs, as
 for one network, plus a ``members`` list of each network's final figures),
@@ -67,33 +69,39 @@ def train_ensemble(args: argparse.Namespace, cfg: TrainConfig, preset: str | Non
               f"validation; run folder {run}", flush=True)
     deadline = _deadline(cfg, started, args.no_report)
     progress = Progress(mode, cfg.epochs, members=k)
-    nets, histories, figures = [], [], []
+    nets, histories, figures, fitted = [], [], [], []
     for i in range(k):
         progress.member = i
         net = data.net if i == 0 else member_network(cfg, i, data.X.shape[1],
                                                      data.dataset.n_classes, start)
-        history = _train_member(cfg, i, net, data, progress, deadline)
-        if history is None:
+        trainer = _train_member(cfg, i, net, data, progress, deadline)
+        if trainer is None:
             print(f"interrupted during network {i + 1}/{k}: an ensemble run cannot be "
                   f"resumed, and {run} holds no model; train it again with backprop train "
                   f"--config {run.path / CONFIG} --out NEW_DIR", file=sys.stderr, flush=True)
             return 130
+        history = trainer.history
         nets.append(net)
         histories.append(history)
+        fitted.append(trainer.epochs)
         figures.append(member_figures(i, member_config(cfg, i).seed, history))
         run.write_history(histories[0], figures)
     trained = time.monotonic()
     code = finish_ensemble(args, cfg, data, nets, histories, figures, run)
-    if deadline is not None and mode != "quiet":
+    if deadline is not None and mode != "quiet" and cfg.time is not None:
         epochs = sum(len(h) for h in histories)
         print(f"time {cfg.time}: {k} networks, {epochs:,} epochs in all, "
               f"{trained - started:.1f}s loading and training, {time.monotonic() - trained:.1f}s "
               "evaluating and saving", flush=True)
+    elif deadline is not None and mode != "quiet" and min(fitted) < cfg.epochs:
+        print(f"max time {cfg.max_time}: {' + '.join(f'{e:,}' for e in fitted)} of "
+              f"{cfg.epochs:,} epochs a network fitted; the schedules were shortened to end "
+              "on time", flush=True)
     return code
 
 
 def _deadline(cfg: TrainConfig, started: float, no_report: bool) -> float | None:
-    """``time.monotonic()`` by which the last network should end (None without ``--time``)."""
+    """``time.monotonic()`` by which the last network should end (None without a time)."""
     from backprop.cli.train import time_budget
 
     budget = time_budget(cfg, started, no_report)
@@ -101,8 +109,11 @@ def _deadline(cfg: TrainConfig, started: float, no_report: bool) -> float | None
 
 
 def _train_member(cfg: TrainConfig, i: int, net: Any, data: Any, progress: Progress,
-                  deadline: float | None):
-    """Train member ``i`` (its share of the time left, if any); None when interrupted."""
+                  deadline: float | None) -> Any:
+    """Train member ``i`` (its share of the time left, if any); its Trainer, None if interrupted.
+
+    With ``--max-time`` the share is a ceiling on ``--epochs``.
+    """
     from backprop.cli.train import EXTRA_CALLBACKS, MAX_BUDGET_EPOCHS
     from backprop.engine.train import Trainer
     from backprop.timebudget import TimeBudget
@@ -112,10 +123,11 @@ def _train_member(cfg: TrainConfig, i: int, net: Any, data: Any, progress: Progr
     if deadline is not None:
         now = time.monotonic()
         share = max((deadline - now) / (cfg.ensemble - i), 1e-3)
-        budget = TimeBudget(share, start=now)
+        budget = TimeBudget(share, start=now,
+                            max_epochs=cfg.epochs if cfg.time is None else None)
         callbacks.insert(0, budget)
     trainer = Trainer(net, member_config(cfg, i), augment=data.augment, callbacks=callbacks)
-    if budget is not None:
+    if budget is not None and budget.max_epochs is None:
         trainer.epochs = MAX_BUDGET_EPOCHS  # until the first epoch is timed
     try:
         with stop_on_signals(trainer):
@@ -124,7 +136,7 @@ def _train_member(cfg: TrainConfig, i: int, net: Any, data: Any, progress: Progr
         return None
     finally:
         progress.close()
-    return None if history.interrupted else history
+    return None if history.interrupted else trainer
 
 
 def member_figures(i: int, seed: int, history: Any) -> dict:

@@ -186,6 +186,21 @@ def test_dropout_changes_training_but_not_prediction():
     assert set(np.unique(kept)) <= {0.0, np.float32(2.0)}
 
 
+@pytest.mark.parametrize("reuse", [False, True])
+def test_dropout_masks_share_the_layout_of_what_they_multiply(reuse):
+    # a hidden layer's a is column-major (one column per sample); a C-ordered mask
+    # made a ⊙ mask and Wᵀδ ⊙ mask several times slower.  The rate and scale hold.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((256, 30)).astype(np.float32)
+    net = Network([30, 400, 3], activation="relu", dropout=0.4, input_dropout=0.1, seed=0)
+    net.forward(X, train=True, reuse=reuse)
+    (hidden_mask, _), a = net.cache["masks"], net.cache["a"][0]
+    assert hidden_mask.flags.f_contiguous and a.flags.f_contiguous
+    assert set(np.unique(hidden_mask)) == {0.0, np.float32(1 / 0.6)}
+    assert abs(np.mean(hidden_mask == 0) - 0.4) < 0.01  # 102,400 draws: σ ≈ 0.0015
+    assert net.cache["inputs"][0].flags.c_contiguous  # the input batch stays row-major
+
+
 def test_max_norm_caps_every_row():
     X, y = _blobs()
     net = Network([4, 20, 3], activation="relu", seed=0)

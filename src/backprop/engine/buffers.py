@@ -42,7 +42,7 @@ class StepBuffers:
     Attributes
     ----------
     z, a : list of ndarray, (n, k) per layer, column-major
-    masks : list of ndarray or None, (n, k) per hidden layer, C order (the draws)
+    masks : list of ndarray or None, (n, k) per hidden layer, column-major like a
     dropped : list of ndarray or None, a ⊙ mask per hidden layer
     input_mask, input_dropped : ndarray or None, (n, n_in)
     ones : ndarray, (n,), for the batch sums of the bias gradients (δᵀ·1 runs in
@@ -56,7 +56,7 @@ class StepBuffers:
         self.z = [columns(n, k, dtype) for k in outs]
         self.a = [columns(n, k, dtype) for k in outs]
         hidden = list(zip(outs[:-1], dropout))
-        self.masks = [np.empty((n, k), dtype) if r else None for k, r in hidden] + [None]
+        self.masks = [columns(n, k, dtype) if r else None for k, r in hidden] + [None]
         self.dropped = [columns(n, k, dtype) if r else None for k, r in hidden] + [None]
         self.input_mask = np.empty((n, sizes[0]), dtype) if input_dropout else None
         self.input_dropped = np.empty((n, sizes[0]), dtype) if input_dropout else None

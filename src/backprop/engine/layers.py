@@ -87,17 +87,23 @@ def dropout_mask(
     rng: np.random.Generator,
     dtype=np.float32,
     out: np.ndarray | None = None,
+    order: str = "C",
 ) -> np.ndarray:
     """Inverted dropout mask: 0 with probability ``rate``, else 1 / (1 - rate).
 
     Multiplying activations by it keeps their expectation, so nothing changes
     at prediction time (Srivastava et al. 2014, with the scaling moved to
-    training).  ``out``: a C-ordered array of ``shape`` and ``dtype`` to draw
-    into (the same draws as without it).
+    training).  ``out``: a contiguous array of ``shape`` and ``dtype`` to draw
+    into; without it, a new one in ``order`` ("C" or "F").  The draws fill
+    memory in order, so ``out`` and a new array of its layout get the same mask.
+    The mask should have the layout of the activations it multiplies: a product
+    of a C-ordered and a column-major array is several times slower.
     """
     keep = 1.0 - rate
     dtype = np.dtype(dtype)
-    u = rng.random(shape, dtype=dtype.type, out=out)  # U[0, 1), a new array if out is None
+    if out is None:
+        out = np.empty(shape, dtype, order=order)
+    u = rng.random(shape, dtype=dtype.type, out=out)  # U[0, 1), drawn in memory order
     mask = np.less(u, keep, out=u)  # 1.0 where u < keep, else 0.0, in place
     mask *= dtype.type(1.0 / keep)
     return mask

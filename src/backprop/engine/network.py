@@ -286,7 +286,8 @@ class Network:
             outs.append(a)
             mask = None
             if train and i < last and self.dropout[i]:
-                mask = dropout_mask(a.shape, self.dropout[i], self.rng, self.dtype, step.masks[i])
+                mask = dropout_mask(a.shape, self.dropout[i], self.rng, self.dtype, step.masks[i],
+                                    order="F" if a.flags.f_contiguous else "C")
                 a = np.multiply(a, mask, out=step.dropped[i])
             masks.append(mask)
         self.cache = {"inputs": inputs, "z": zs, "a": outs, "masks": masks}

@@ -3,22 +3,27 @@
 A settings file is flat ``key = value`` lines, one per ``TrainConfig`` field
 (``backprop.config``).  TOML has no null, so a setting that is None
 ("default") is written as a comment, ``# output = (default)``, and reading
-the file back leaves it at its default, None.
+the file back sets it to None again, so a preset under ``--config`` (the
+default ``best`` sets ``max_time``) cannot fill it in.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from typing import Any
 
-from backprop.config import SettingsError, TrainConfig, check_values
+from backprop.config import SETTINGS, SettingsError, TrainConfig, check_values
 
 #: Keys of a run's config.toml that are not settings (written for the record).
 RECORD_KEYS = ("backprop_version", "numpy_version", "python_version", "created")
 
 #: Largest settings file read (a settings file is a few KiB).
 MAX_TOML_BYTES = 1 << 20
+
+#: A None setting as :func:`to_toml` writes it.
+_DEFAULTED = re.compile(r"^# ([a-z_0-9]+) = \(default\)$", re.MULTILINE)
 
 
 def _toml_value(value: Any) -> str:
@@ -118,6 +123,10 @@ def config_from_file(path: str | os.PathLike) -> dict:
         out of range.
     """
     values = read_toml(path)
+    with open(path, encoding="utf-8") as f:  # read_toml checked its size and encoding
+        for key in _DEFAULTED.findall(f.read(MAX_TOML_BYTES)):
+            if key in SETTINGS and SETTINGS[key].optional:
+                values.setdefault(key, None)
     for key in RECORD_KEYS:
         values.pop(key, None)
     nested = [k for k, v in values.items() if isinstance(v, dict)]

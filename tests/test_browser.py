@@ -276,6 +276,10 @@ def check_against_predict(pg: Page, model: Path, tmp_path: Path, name: str) -> s
 
 
 def assert_cleared(pg: Page):
+    # a tap's click reaches the page after tap() returns (the browser's gesture detector
+    # turns touchend into a click), so wait for the page to clear before reading it
+    pg.page.wait_for_function(
+        "() => document.getElementById('label').textContent === '–'", timeout=5_000)
     shown = pg.shown()
     assert shown["label"] == "–" and shown["confidence"] == "draw something"
     assert set(shown["pct"]) == {"–"}

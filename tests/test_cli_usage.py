@@ -45,10 +45,47 @@ def one_line_error(capsys) -> str:
     (["train", "--batchsize", "10"], "did you mean --batch-size?"),
     (["trian"], "unknown command 'trian'; did you mean train?"),
     (["evaluate", "m.npz", "--jsn"], "did you mean --json?"),
+    (["train", "--no-progress"], "unknown flag --no-progress; see backprop train --help"),
+    (["predict", "m.npz", "x.png", "--lr", "3"], "unknown flag --lr; see backprop predict --help"),
 ])
 def test_mistyped_flags_and_commands_get_a_suggestion(argv, expected, capsys):
     assert main(argv) == 2
     assert expected in one_line_error(capsys)
+
+
+def test_a_suggested_flag_is_one_the_command_takes():
+    """Every other command's flag given to a command: the hint names only its own flags."""
+    import argparse
+    import re
+
+    from backprop.cli import UsageError, build_parser
+
+    def positionals(p) -> list[str]:  # what the command needs before any flag is checked
+        words = []
+        for a in p._actions:
+            if a.option_strings or a.nargs in ("?", "*"):
+                continue
+            words += [str(next(iter(a.choices))) if a.choices else "x"] * (
+                a.nargs if isinstance(a.nargs, int) else 1)
+        return words
+
+    parser = build_parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    flags = {c: {s for a in p._actions for s in a.option_strings if s.startswith("--")}
+             for c, p in subs.items()}
+    checked = 0
+    for command, own in flags.items():
+        for foreign in sorted(set().union(*flags.values()) - own):
+            if any(f.startswith(foreign) for f in own):
+                continue  # argparse reads it as an abbreviation of the command's own flag
+            with pytest.raises(UsageError) as err:
+                parser.parse_args([command, *positionals(subs[command]), foreign])
+            message = str(err.value)
+            assert message.startswith(f"unknown flag {foreign}; "), message
+            m = re.search(r"did you mean (--[\w-]+)\?", message)
+            assert m is None or m.group(1) in own - {"--help"}, (command, foreign, message)
+            checked += 1
+    assert checked > 50
 
 
 def test_backprop_alone_lists_the_commands():

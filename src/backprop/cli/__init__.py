@@ -36,26 +36,40 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors and suggestions for unknown flags and commands."""
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_args(args, namespace)
+
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(self._suggest(message))
+
+    def _command_flags(self) -> tuple[str | None, list[str]]:
+        """The sub-command given (or None) and its ``--`` flags (``backprop``'s if None)."""
+        subs = next((a.choices for a in self._actions
+                     if isinstance(a, argparse._SubParsersAction)), {})
+        command = next((w for w in getattr(self, "_given", []) if w in subs), None)
+        actions = subs[command]._actions if command else self._actions
+        return command, [s for a in actions for s in a.option_strings if s.startswith("--")]
 
     def _suggest(self, message: str) -> str:
         m = re.match(r"unrecognized arguments: (.*)", message)
         if m:
             words = m.group(1).split()
             flag = next((w for w in words if w.startswith("-")), words[0])
-            known = [s for a in self._actions for s in a.option_strings if s.startswith("--")]
-            for a in self._actions:  # flags of the sub-command given
-                if isinstance(a, argparse._SubParsersAction):
-                    for p in a.choices.values():
-                        known += [s for b in p._actions for s in b.option_strings]
+            command, known = self._command_flags()
             from backprop.config import SETTINGS, suggest
 
             name = flag.split("=")[0]
             setting = suggest(name) if name.startswith("--") else None
-            close = ([SETTINGS[setting].flag] if setting else
-                     difflib.get_close_matches(name, known, n=1, cutoff=0.6))
+            if setting and SETTINGS[setting].flag in known:
+                close = [SETTINGS[setting].flag]
+            else:  # only a flag of the command given: another command's would fail too
+                bare = {k[2:]: k for k in known if k != "--help"}
+                close = [bare[c] for c in difflib.get_close_matches(
+                    name.lstrip("-"), list(bare), n=1, cutoff=0.6)]
             hint = f"; did you mean {close[0]}?" if close else "; see --help"
+            if command and not close:
+                hint = f"; see backprop {command} --help"
             return f"unknown flag {flag}{hint}"
         m = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
         if m:

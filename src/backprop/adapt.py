@@ -1,9 +1,10 @@
-"""Fit a recipe to the data it meets: training length, distortions, validation.
+"""Fit a recipe to the data it meets: training length, scale, distortions, validation.
 
-A preset names what to train; how long, whether to distort the inputs and
-whether a validation set can be held out depend on the data, which the preset
-does not know.  :func:`adapt` settles those three from the data set's size
-and sample shape, and leaves every setting the user gave explicitly alone:
+A preset names what to train; how long, how to scale and whether to distort
+the inputs, and whether a validation set can be held out depend on the data,
+which the preset does not know.  :func:`adapt` settles those from the data
+set's size, features and sample shape, and leaves every setting the user gave
+explicitly alone:
 
 - **Length.**  With ``time`` set, the epochs fit the time
   (``backprop.timebudget``), and ``time`` replaces ``max_time``.  With
@@ -23,6 +24,16 @@ and sample shape, and leaves every setting the user gave explicitly alone:
   0-2) it raised the held-out accuracy from 98.17 % to 98.82 %; on top of the
   affine distortions it gained nothing (98.10 and 98.28 % against 98.40 and
   98.05 % on the sample's folds, seeds 0 and 1), so it never comes with them.
+- **Scale.**  A recipe's ``scale="unit"`` divides every input by one number
+  (the data's largest), right for pixels and other features in one unit.
+  Where the features' ranges differ by more than :data:`SCALE_SPREAD` times
+  (the largest feature maximum |x| against their median: wine's 1,680 mg/l
+  of proline beside hues near 1), that one divisor leaves most features near
+  0, so the inputs are standardised per feature instead (``"standard"``,
+  as scikit-learn advises for its MLP).  On 5-fold CV of scikit-learn's wine
+  table (178 samples) that took the default from 70.8 % to 97.8 %; MNIST,
+  Fashion-MNIST, the 8×8 digits, iris and XOR have a spread of 1.0-1.4 and
+  keep ``"unit"`` (per-pixel standardisation cost the digits 1.3 points).
 - **Validation.**  A validation fraction set by a preset is dropped when it
   would hold out nothing of some class (XOR's four points).  ``patience``
   needs a validation set: without one it would watch the training loss,
@@ -39,8 +50,8 @@ import math
 import numpy as np
 
 __all__ = [
-    "INPUT_DROPOUT", "MIN_EPOCHS", "MAX_EPOCHS", "MIN_SIDE", "MAX_SIDE", "adapt",
-    "suits_distortions",
+    "INPUT_DROPOUT", "MIN_EPOCHS", "MAX_EPOCHS", "MIN_SIDE", "MAX_SIDE", "SCALE_SPREAD", "adapt",
+    "feature_spread", "suits_distortions",
 ]
 
 #: Fewest and most epochs an ``updates`` budget turns into.
@@ -49,6 +60,8 @@ MIN_EPOCHS, MAX_EPOCHS = 20, 2000
 MIN_SIDE, MAX_SIDE = 16, 64
 #: Dropout rate of the input units that replaces distortions the data do not suit.
 INPUT_DROPOUT = 0.1
+#: Spread of the features' ranges above which one divisor no longer suits them.
+SCALE_SPREAD = 10.0
 
 
 def suits_distortions(image_shape) -> bool:
@@ -100,6 +113,45 @@ def dark_background(X, image_shape) -> bool:
         [imgs[:, 0, :], imgs[:, -1, :], imgs[:, :, 0], imgs[:, :, -1]], axis=1
     )
     return float(border.mean()) <= lo + 0.1 * (hi - lo)
+
+
+def feature_spread(X) -> tuple[float, float, float]:
+    """How far apart the features' ranges are: (spread, largest, median).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, ...)
+        Training samples; each is flattened to its features.
+
+    Returns
+    -------
+    tuple of float
+        The largest of the features' maxima of |x| divided by their median
+        (features that are 0 throughout left out; 1.0 when none is left),
+        then that largest maximum and that median.
+    """
+    X = np.asarray(X)
+    top = np.abs(X.reshape(len(X), -1)).max(axis=0).astype(np.float64) if len(X) else np.ones(1)
+    top = top[top > 0]
+    if top.size == 0:
+        return 1.0, 0.0, 0.0
+    largest, median = float(top.max()), float(np.median(top))
+    return largest / median, largest, median
+
+
+def _scale(cfg, ds, given: set, changes: dict) -> list[str]:
+    """The note on the input scale; sets ``changes["scale"]`` for features of unlike ranges."""
+    if cfg.scale != "unit" or "scale" in given:
+        return []
+    spread, largest, median = feature_spread(ds.X_train)
+    if spread <= SCALE_SPREAD:
+        return []
+    changes["scale"] = "standard"
+    return [
+        f"inputs standardised per feature: the features' ranges differ {spread:,.0f}-fold "
+        f"(largest |x| {largest:,.4g} against a median of {median:,.4g}), too far apart for "
+        "one divisor (--scale unit keeps one)"
+    ]
 
 
 def _shape_words(image_shape) -> str:
@@ -219,6 +271,7 @@ def adapt(cfg, ds, given=()) -> tuple:
         changes["validation_split"] = split = 0.0
     n_train = len(y) - (0 if not split else int(round(split * len(y))))
     notes.extend(_length(cfg, given, n_train, changes))
+    notes.extend(_scale(cfg, ds, given, changes))
     reason = _distortions_off(cfg, ds, given)
     if reason is not None:
         changes["augment"] = "none"

@@ -203,3 +203,30 @@ def test_a_seeded_sequential_study_is_reproducible(tmp_path):
     assert runs[0] == runs[1]
     assert "PRUNED" in [r[1] for r in runs[0]]  # the pruner acted
     shutil.rmtree(tmp_path / "a")
+
+
+def test_a_study_on_a_table_trains_what_train_would(tmp_path):
+    """scikit-learn's wine as a user's npz, the default preset: its image distortions and
+    one-divisor scale would not suit it, so every trial, like ``backprop train``, trains
+    undistorted on standardised features (before, every trial failed on the distortions)."""
+    import numpy as np
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    data = tmp_path / "wine.npz"
+    np.savez(data, X=X, y=y)
+    space = tmp_path / "space.toml"
+    space.write_text('[study]\nbaseline = false\n[params]\n'
+                     'units = { type = "int", low = 8, high = 16 }\n'
+                     'epochs = { type = "int", low = 5, high = 8 }\n', encoding="utf-8")
+    out = tmp_path / "study"
+    proc = subprocess.run(
+        [sys.executable, "-m", "backprop", "tune", "--data-dir", str(data), "--space",
+         str(space), "--trials", "2", "--workers", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=400,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "every trial: inputs standardised per feature" in proc.stdout
+    assert _states(_trials(out)).count("COMPLETE") >= 1
+    settings = config_from_file(out / "best.toml")
+    assert (settings["scale"], settings["augment"]) == ("standard", "none")

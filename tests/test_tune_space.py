@@ -13,6 +13,7 @@ from backprop.tune.space import (  # noqa: E402
     TRIALS_PER_BUDGET,
     SearchSpace,
     baseline_params,
+    data_settings,
     default_space,
     trial_settings,
 )
@@ -77,6 +78,35 @@ def test_derived_parameters_map_onto_settings():
     s = trial_settings(space, params, {"dataset": "digits", "data_dir": None}, (8, 8))
     assert s["shift"] == pytest.approx(1.0 * 8 / 28)
     TrainConfig.from_dict(s)  # every key is a setting
+
+
+def test_trials_share_what_train_decides_from_the_data():
+    """The preset's distortions and one-divisor scale suit images, not tables or 8x8 digits."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    table = np.column_stack([rng.normal(13, 0.8, 60), rng.normal(750, 300, 60)])
+    y = np.arange(60) % 3
+    ds = SimpleNamespace(name="wine", X_train=table, y_train=y, image_shape=None)
+    space = default_space("wine", 60, None)
+    values, notes = data_settings(space, ds)
+    assert values == {"scale": "standard", "augment": "none", "input_dropout": 0.1}
+    assert [n.split(":")[0] for n in notes] == ["inputs standardised per feature",
+                                                "no distortions"]
+    s = trial_settings(space, {"units": 20, "depth": 1, "lr": 0.1, "dropout": 0.1, "epochs": 9},
+                       {"dataset": "", "data_dir": None, **values}, None)
+    assert (s["scale"], s["augment"], s["input_dropout"]) == ("standard", "none", 0.1)
+    digits = SimpleNamespace(name="digits", X_train=rng.integers(0, 17, (60, 8, 8)),
+                             y_train=y, image_shape=(8, 8))
+    assert data_settings(default_space("digits", 60, (8, 8)), digits)[0] == {
+        "augment": "none", "input_dropout": 0.1}
+    images = SimpleNamespace(name="mnist-sample", X_train=rng.integers(0, 256, (60, 28, 28)),
+                             y_train=y, image_shape=(28, 28))
+    assert data_settings(default_space(*SAMPLE), images) == ({}, [])
+    mine = SearchSpace(params=space.params, base={"scale": "unit", "augment": "affine"})
+    assert data_settings(mine, ds)[0] == {}  # the space's choices stand
 
 
 def test_a_space_file_overrides_the_defaults(tmp_path):

@@ -26,14 +26,15 @@ explicitly alone:
   98.05 % on the sample's folds, seeds 0 and 1), so it never comes with them.
 - **Scale.**  A recipe's ``scale="unit"`` divides every input by one number
   (the data's largest), right for pixels and other features in one unit.
-  Where the features' ranges differ by more than :data:`SCALE_SPREAD` times
-  (the largest feature maximum |x| against their median: wine's 1,680 mg/l
-  of proline beside hues near 1), that one divisor leaves most features near
-  0, so the inputs are standardised per feature instead (``"standard"``,
-  as scikit-learn advises for its MLP).  On 5-fold CV of scikit-learn's wine
-  table (178 samples) that took the default from 70.8 % to 97.8 %; MNIST,
-  Fashion-MNIST, the 8×8 digits, iris and XOR have a spread of 1.0-1.4 and
-  keep ``"unit"`` (per-pixel standardisation cost the digits 1.3 points).
+  Where a quarter or more of the features (:data:`SQUEEZED_SHARE`) never
+  reach a tenth (1/:data:`SCALE_SPREAD`) of the largest |x| (wine's 1,680 mg/l
+  of proline beside hues near 1), that one divisor squeezes them near 0, so
+  the inputs are standardised per feature instead (``"standard"``, as
+  scikit-learn advises for its MLP).  On 5-fold CV of scikit-learn's wine
+  table (178 samples) that took the default from 70.8 % to 97.8 %; in MNIST,
+  Fashion-MNIST and the 8×8 digits at most 5 % of the pixels are so squeezed,
+  in iris and XOR none, and they keep ``"unit"`` (per-pixel standardisation
+  cost the digits 1.3 points).
 - **Validation.**  A validation fraction set by a preset is dropped when it
   would hold out nothing of some class (XOR's four points).  ``patience``
   needs a validation set: without one it would watch the training loss,
@@ -50,8 +51,8 @@ import math
 import numpy as np
 
 __all__ = [
-    "INPUT_DROPOUT", "MIN_EPOCHS", "MAX_EPOCHS", "MIN_SIDE", "MAX_SIDE", "SCALE_SPREAD", "adapt",
-    "feature_spread", "suits_distortions",
+    "INPUT_DROPOUT", "MIN_EPOCHS", "MAX_EPOCHS", "MIN_SIDE", "MAX_SIDE", "SCALE_SPREAD",
+    "SQUEEZED_SHARE", "adapt", "squeezed_features", "suits_distortions",
 ]
 
 #: Fewest and most epochs an ``updates`` budget turns into.
@@ -60,8 +61,10 @@ MIN_EPOCHS, MAX_EPOCHS = 20, 2000
 MIN_SIDE, MAX_SIDE = 16, 64
 #: Dropout rate of the input units that replaces distortions the data do not suit.
 INPUT_DROPOUT = 0.1
-#: Spread of the features' ranges above which one divisor no longer suits them.
-SCALE_SPREAD = 10.0
+#: A feature whose largest |x| is under 1/SCALE_SPREAD of the largest is squeezed
+#: by one divisor; from SQUEEZED_SHARE of the features so squeezed on, they are
+#: standardised instead.
+SCALE_SPREAD, SQUEEZED_SHARE = 10.0, 0.25
 
 
 def suits_distortions(image_shape) -> bool:
@@ -115,8 +118,8 @@ def dark_background(X, image_shape) -> bool:
     return float(border.mean()) <= lo + 0.1 * (hi - lo)
 
 
-def feature_spread(X) -> tuple[float, float, float]:
-    """How far apart the features' ranges are: (spread, largest, median).
+def squeezed_features(X) -> tuple[int, int, float]:
+    """Features that one divisor, the largest |x|, would squeeze near 0.
 
     Parameters
     ----------
@@ -125,32 +128,37 @@ def feature_spread(X) -> tuple[float, float, float]:
 
     Returns
     -------
-    tuple of float
-        The largest of the features' maxima of |x| divided by their median
-        (features that are 0 throughout left out; 1.0 when none is left),
-        then that largest maximum and that median.
+    squeezed : int
+        Features whose largest |x| is under 1/:data:`SCALE_SPREAD` of the
+        largest feature's.
+    features : int
+        Features that are not 0 throughout.
+    largest : float
+        The largest |x| of all.
     """
     X = np.asarray(X)
-    top = np.abs(X.reshape(len(X), -1)).max(axis=0).astype(np.float64) if len(X) else np.ones(1)
+    if len(X) == 0:
+        return 0, 0, 0.0
+    top = np.abs(X.reshape(len(X), -1)).max(axis=0).astype(np.float64)
     top = top[top > 0]
     if top.size == 0:
-        return 1.0, 0.0, 0.0
-    largest, median = float(top.max()), float(np.median(top))
-    return largest / median, largest, median
+        return 0, 0, 0.0
+    largest = float(top.max())
+    return int(np.sum(top < largest / SCALE_SPREAD)), int(top.size), largest
 
 
 def _scale(cfg, ds, given: set, changes: dict) -> list[str]:
     """The note on the input scale; sets ``changes["scale"]`` for features of unlike ranges."""
     if cfg.scale != "unit" or "scale" in given:
         return []
-    spread, largest, median = feature_spread(ds.X_train)
-    if spread <= SCALE_SPREAD:
+    squeezed, features, largest = squeezed_features(ds.X_train)
+    if features == 0 or squeezed < SQUEEZED_SHARE * features:
         return []
     changes["scale"] = "standard"
     return [
-        f"inputs standardised per feature: the features' ranges differ {spread:,.0f}-fold "
-        f"(largest |x| {largest:,.4g} against a median of {median:,.4g}), too far apart for "
-        "one divisor (--scale unit keeps one)"
+        f"inputs standardised per feature: {squeezed:,} of {features:,} features never reach "
+        f"a tenth of the largest |x| ({largest:,.4g}), so one divisor would squeeze them near "
+        "0 (--scale unit keeps one)"
     ]
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from backprop.fileio import atomic_write_text
 from backprop.tune import cluster as dask_cluster
-from backprop.tune.space import SearchSpace, baseline_params, default_space
+from backprop.tune.space import SearchSpace, baseline_params, data_settings, default_space
 from backprop.tune.spacefile import parse_space
 
 
@@ -193,8 +193,12 @@ def run_study(opts: TuneOptions, tune_dir: Path, ds, space: SearchSpace, data: d
         where = opts.scheduler or f"a local cluster of {n} worker processes"
         say(f"tuning on {ds.name}: {len(trial_data.y):,} training and {len(trial_data.yv):,} "
             f"validation images per trial, on {where}; study in {tune_dir / 'study.db'}")
+        decided, notes = data_settings(space, ds)
+        for note in notes:
+            say(f"every trial: {note}")
         future = client.scatter(trial_data, broadcast=True, hash=False)
-        runner = StudyRunner(study, storage, client, space, future, data, trial_data.image_shape,
+        runner = StudyRunner(study, storage, client, space, future, {**data, **decided},
+                             trial_data.image_shape,
                              blas, Progress(opts.quiet), trial_time)
         runner.trial_data = trial_data
         finished = runner.run(opts.trials, opts.seconds)

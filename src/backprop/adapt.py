@@ -52,7 +52,7 @@ import numpy as np
 
 __all__ = [
     "INPUT_DROPOUT", "MIN_EPOCHS", "MAX_EPOCHS", "MIN_SIDE", "MAX_SIDE", "SCALE_SPREAD",
-    "SQUEEZED_SHARE", "adapt", "squeezed_features", "suits_distortions",
+    "SQUEEZED_SHARE", "adapt", "input_decisions", "squeezed_features", "suits_distortions",
 ]
 
 #: Fewest and most epochs an ``updates`` budget turns into.
@@ -139,7 +139,8 @@ def squeezed_features(X) -> tuple[int, int, float]:
     X = np.asarray(X)
     if len(X) == 0:
         return 0, 0, 0.0
-    top = np.abs(X.reshape(len(X), -1)).max(axis=0).astype(np.float64)
+    flat = X.reshape(len(X), -1)  # |x| from two reductions: no copy of the data
+    top = np.maximum(flat.max(axis=0).astype(np.float64), -flat.min(axis=0).astype(np.float64))
     top = top[top > 0]
     if top.size == 0:
         return 0, 0, 0.0
@@ -160,6 +161,42 @@ def _scale(cfg, ds, given: set, changes: dict) -> list[str]:
         f"a tenth of the largest |x| ({largest:,.4g}), so one divisor would squeeze them near "
         "0 (--scale unit keeps one)"
     ]
+
+
+def input_decisions(cfg, ds, given=()) -> tuple[dict, list[str]]:
+    """What the samples themselves decide: scale, distortions, input dropout.
+
+    The part of :func:`adapt` that depends on the inputs alone (not on their
+    number), which ``backprop tune`` gives every trial.
+
+    Parameters
+    ----------
+    cfg : backprop.config.TrainConfig
+    ds : backprop.data.Dataset
+        Reads ``X_train`` and ``image_shape``.
+    given : collection of str
+        Settings set explicitly; they are never changed.
+
+    Returns
+    -------
+    changes : dict
+        New values of ``scale``, ``augment``, ``flip`` and ``input_dropout``
+        (only those that change).
+    notes : list of str
+        One sentence per decision.
+    """
+    given = set(given)
+    changes: dict = {}
+    notes = _scale(cfg, ds, given, changes)
+    reason = _distortions_off(cfg, ds, given)
+    if reason is not None:
+        changes["augment"] = "none"
+        changes["flip"] = False
+        if not cfg.input_dropout and "input_dropout" not in given:
+            changes["input_dropout"] = INPUT_DROPOUT
+            reason += f"; input dropout {INPUT_DROPOUT:g} in their place"
+        notes.append(reason)
+    return changes, notes
 
 
 def _shape_words(image_shape) -> str:
@@ -279,15 +316,9 @@ def adapt(cfg, ds, given=()) -> tuple:
         changes["validation_split"] = split = 0.0
     n_train = len(y) - (0 if not split else int(round(split * len(y))))
     notes.extend(_length(cfg, given, n_train, changes))
-    notes.extend(_scale(cfg, ds, given, changes))
-    reason = _distortions_off(cfg, ds, given)
-    if reason is not None:
-        changes["augment"] = "none"
-        changes["flip"] = False
-        if not cfg.input_dropout and "input_dropout" not in given:
-            changes["input_dropout"] = INPUT_DROPOUT
-            reason += f"; input dropout {INPUT_DROPOUT:g} in their place"
-        notes.append(reason)
+    inputs, input_notes = input_decisions(cfg, ds, given)
+    changes.update(inputs)
+    notes.extend(input_notes)
     if cfg.patience is not None and not split:
         raise ValueError(
             f"patience={cfg.patience} watches the validation loss, but this run has no "

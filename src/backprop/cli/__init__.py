@@ -67,9 +67,8 @@ class Parser(argparse.ArgumentParser):
                 bare = {k[2:]: k for k in known if k != "--help"}
                 close = [bare[c] for c in difflib.get_close_matches(
                     name.lstrip("-"), list(bare), n=1, cutoff=0.6)]
-            hint = f"; did you mean {close[0]}?" if close else "; see --help"
-            if command and not close:
-                hint = f"; see backprop {command} --help"
+            where = f"backprop {command} --help" if command else "--help"
+            hint = f"; did you mean {close[0]}?" if close else f"; see {where}"
             return f"unknown flag {flag}{hint}"
         m = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
         if m:

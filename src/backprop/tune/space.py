@@ -168,46 +168,39 @@ def default_space(dataset: str, n_train: int, image_shape: tuple | None) -> Sear
     return SearchSpace(params=params)
 
 
-#: The settings ``backprop.adapt`` decides from the data, which every trial shares.
-DATA_DECIDED = ("scale", "augment", "flip", "input_dropout")
-
-
 def data_settings(space: SearchSpace, ds) -> tuple[dict, list[str]]:
-    """What ``backprop train`` would decide from ``ds`` for the space's recipe, and why.
+    """What ``backprop train`` would decide from ``ds``'s samples for the space's recipe.
 
     The preset's distortions and one-divisor scale suit images; on tables or
-    8×8 digits ``backprop.adapt`` turns them off and standardises features of
-    unlike ranges.  Trials get the same decisions (as data-set values, below
-    the sampled parameters), except for settings the space's ``[base]`` or
-    parameters set.
+    8×8 digits ``backprop.adapt.input_decisions`` turns them off and
+    standardises features of unlike ranges.  Trials get the same decisions
+    (as data-set values, below the sampled parameters), except for settings
+    the space's ``[base]`` or parameters set.
 
     Parameters
     ----------
     space : SearchSpace
     ds : backprop.data.Dataset
-        Reads ``X_train``, ``y_train`` and ``image_shape``.
+        Reads ``name``, ``X_train`` and ``image_shape``.
 
     Returns
     -------
     values : dict
-        The :data:`DATA_DECIDED` settings that differ from the recipe's.
+        The settings that differ from the recipe's.
     notes : list of str
-        ``adapt``'s sentences about them.
+        The sentences ``backprop train`` prints about them.
     """
-    from backprop.adapt import adapt
+    from backprop.adapt import input_decisions
     from backprop.presets import preset_settings
 
     recipe = {} if space.preset == "none" else preset_settings(space.preset, ds.name)
     recipe.update(space.base)
-    recipe.update(validation_split=0.0, patience=None, time=None, max_time=None)
     cfg = TrainConfig.from_dict(recipe, "the search space's recipe")
     given = set(space.base) | set(space.params)
     if "augment_strength" in space.params:
         given |= {"augment", "flip"}
-    out, notes = adapt(cfg, ds, given)
-    values = {k: getattr(out, k) for k in DATA_DECIDED if getattr(out, k) != getattr(cfg, k)}
-    notes = [n for n in notes if n.startswith(("inputs standardised", "no distortions"))]
-    return values, notes
+    changes, notes = input_decisions(cfg, ds, given)
+    return {k: v for k, v in changes.items() if getattr(cfg, k) != v}, notes
 
 
 def trial_settings(space: SearchSpace, params: dict, dataset_values: dict,

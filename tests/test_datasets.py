@@ -264,3 +264,21 @@ def test_cli_info_data_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "12 items" in capsys.readouterr().out
     assert main(["data", "info", "bogus"]) == 2
     assert "unknown data set 'bogus'" in capsys.readouterr().err
+
+
+def test_cli_list_matches_what_loads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`data list` names every registered set; its counts are what loading gives."""
+    assert main(["data", "list", "--cache-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["name", "train"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert set(rows) == set(DATASETS)
+    for name in ("mnist-sample", "digits", "xor"):
+        ds = load_dataset(name)
+        assert f"{len(ds.y_train):,} + {len(ds.y_test):,}" in rows[name]
+        assert f"  {ds.n_classes}  " in rows[name]
+    assert "28×28" in rows["mnist-sample"] and "8×8" in rows["digits"]
+    # nothing in an empty cache: the command that fetches it
+    assert "not here: backprop data fetch mnist" in rows["mnist"]
+    assert main(["data", "list", "xor"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["name", "xor"]

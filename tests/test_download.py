@@ -222,6 +222,8 @@ def test_cli_fetch_verify_info(
     assert main(["data", "info", "mnist", "--cache-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "30 items" in out and "10 items" in out and str(tmp_path / "mnist") in out
+    assert main(["data", "list", "mnist", "--cache-dir", str(tmp_path)]) == 0
+    assert str(tmp_path / "mnist") in capsys.readouterr().out
     (tmp_path / "mnist" / NAMES[1]).write_bytes(b"junk")
     assert main(["data", "verify", "mnist", "--cache-dir", str(tmp_path)]) == 1
     assert "damaged" in capsys.readouterr().out

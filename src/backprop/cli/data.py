@@ -1,4 +1,4 @@
-"""`backprop data fetch|verify|info [NAME]`: fetch into the cache, check hashes, describe."""
+"""`backprop data list|fetch|verify|info [NAME]`: list, fetch, check hashes, describe."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "data",
         help="fetch, verify or describe data sets",
         description=(
+            "list: every registered data set, its size and whether it is here. "
             "fetch: download a data set into the cache and verify it (sha256). "
             "verify: re-check cached files against the recorded hashes. "
             "info: print sizes, class counts and where the files are."
         ),
     )
-    p.add_argument("action", choices=["fetch", "verify", "info"], help="what to do")
+    p.add_argument("action", choices=["list", "fetch", "verify", "info"], help="what to do")
     p.add_argument(
         "name",
         nargs="?",
@@ -51,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
     if name is not None and name not in DATASETS:
         raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
     root = args.cache_dir
+
+    if args.action == "list":
+        for line in registry_lines(root, name):
+            print(line)
+        return 0
 
     if args.action == "fetch":
         name = name or "mnist"
@@ -97,3 +103,30 @@ def run(args: argparse.Namespace) -> int:
     ds = load_dataset(name, data_dir=args.data_dir, cache_dir=root, download=False)
     print(ds.summary())
     return 0
+
+
+def registry_lines(root: str | None, only: str | None = None) -> list[str]:
+    """``backprop data list``: a header and one line per registered data set.
+
+    Each line gives the name, training + test items, classes, the input's
+    shape and where the data is: bundled, built in, the verified folder that
+    holds it (cache or a system package), or the command that fetches it.
+    """
+    from backprop.data import download
+    from backprop.data.datasets import DATASETS
+
+    rows = [("name", "train + test", "classes", "input", "where", "what")]
+    for name, entry in DATASETS.items():
+        if only is not None and name != only:
+            continue
+        shape = entry["image_shape"]
+        size = "×".join(map(str, shape)) if shape else "table"
+        where = entry.get("where", "")
+        if name in download.DOWNLOADS:
+            found = download.locate(name, root)
+            where = (str(next(iter(found.values())).parent) if found is not None
+                     else f"not here: backprop data fetch {name}")
+        rows.append((name, f"{entry['n_train']:,} + {entry['n_test']:,}",
+                     str(len(entry["class_names"])), size, where, entry["description"]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in rows]

@@ -219,7 +219,7 @@ def _load_xor(**_: Any) -> Dataset:
 #: Registry: name -> spec with ``loader`` (keyword arguments ``cache_dir``,
 #: ``download``, ``progress``, ``data_dir``), ``description``, ``class_names``,
 #: ``image_shape``, ``download`` (needs the network unless cached) and
-#: ``n_train``/``n_test``.
+#: ``n_train``/``n_test``; ``where`` says where a set that is not downloaded comes from.
 DATASETS: dict[str, dict[str, Any]] = {
     "mnist": {
         "loader": _downloadable("mnist", DIGIT_NAMES),
@@ -243,19 +243,19 @@ DATASETS: dict[str, dict[str, Any]] = {
         "loader": _load_sample,
         "description": "5,000 real MNIST digits bundled with backprop (no network needed)",
         "class_names": DIGIT_NAMES, "image_shape": (28, 28), "download": False,
-        "n_train": 4000, "n_test": 1000,
+        "n_train": 4000, "n_test": 1000, "where": "bundled with backprop",
     },
     "digits": {
         "loader": _load_digits,
         "description": "scikit-learn's 8x8 digits, stratified 80/20 split with seed 0",
         "class_names": DIGIT_NAMES, "image_shape": (8, 8), "download": False,
-        "n_train": 1438, "n_test": 359,
+        "n_train": 1438, "n_test": 359, "where": "shipped with scikit-learn",
     },
     "xor": {
         "loader": _load_xor,
         "description": "the four XOR points (test set = training set)",
         "class_names": ["0", "1"], "image_shape": None, "download": False,
-        "n_train": 4, "n_test": 4,
+        "n_train": 4, "n_test": 4, "where": "built in",
     },
 }
 

@@ -9,7 +9,7 @@ import sys
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "data",
-        help="fetch, verify or describe data sets",
+        help="list, fetch, verify or describe data sets",
         description=(
             "list: every registered data set, its size and whether it is here. "
             "fetch: download a data set into the cache and verify it (sha256). "

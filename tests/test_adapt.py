@@ -168,6 +168,58 @@ def test_distortions_skip_images_on_a_light_background():
     assert dark_background(dark.reshape(5, -1), (20, 20))
 
 
+def test_ink_share_by_hand():
+    from backprop.adapt import ink_share
+
+    X = np.array([[0.0, 0.0, 0.0, 4.0], [0.0, 2.0, 0.0, 2.0]])
+    # darkest 0, brightest 4; mean intensity 8 / 8 = 1, a quarter of the way up
+    assert ink_share(X) == pytest.approx(0.25)
+    assert ink_share(X + 10.0) == pytest.approx(0.25)  # measured from the darkest value
+    assert ink_share(np.full((3, 4), 7.0)) == 0.0
+    assert ink_share(np.zeros((0, 4))) == 0.0
+
+
+def _strokes_and_shapes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` 28×28 images of a thin bar (stroke) and ``n`` of a filled rectangle, light on black."""
+    bars = np.zeros((n, 28, 28), dtype=np.uint8)
+    bars[:, 4:24, 13:15] = 255  # 40 of 784 pixels: 0.05
+    shapes = np.zeros((n, 28, 28), dtype=np.uint8)
+    shapes[:, 4:24, 6:22] = 255  # 320 of 784 pixels: 0.41
+    return bars.reshape(n, -1), shapes.reshape(n, -1)
+
+
+def test_filled_shapes_train_undistorted_and_strokes_distorted():
+    """Distortions model handwriting: strokes keep them, filled shapes (clothes) do not."""
+    from backprop.adapt import INPUT_DROPOUT, STROKE_INK, ink_share
+
+    bars, shapes = _strokes_and_shapes(50)
+    cfg = TrainConfig(augment="affine", elastic_alpha=34.0, validation_split=0.0)
+
+    def ds(X):
+        return SimpleNamespace(X_train=X, y_train=np.arange(len(X)) % 2, image_shape=(28, 28))
+
+    out, notes = adapt(cfg, ds(bars))
+    assert out.augment == "affine" and not any("distortions" in n for n in notes)
+    out, notes = adapt(cfg, ds(shapes))
+    assert (out.augment, out.input_dropout) == ("none", INPUT_DROPOUT)
+    assert any("filled shapes (mean intensity 0.41" in n for n in notes)
+    assert adapt(cfg, ds(shapes), given={"augment"})[0].augment == "affine"  # the user's choice
+    # a folder's images come class by class: the share is read over the whole set
+    bars, shapes = _strokes_and_shapes(1500)
+    both = np.concatenate([bars, shapes])
+    assert ink_share(both) == pytest.approx((40 + 320) / 2 / 784, abs=0.01)
+    assert ink_share(both) < STROKE_INK < ink_share(shapes)
+
+
+def test_the_bundled_digits_are_strokes():
+    """MNIST's digits (mean intensity 0.13) keep the distortions."""
+    from backprop.adapt import STROKE_INK, ink_share
+    from backprop.data import load_dataset
+
+    assert ink_share(load_dataset("mnist-sample").X_train) == pytest.approx(0.13, abs=0.01)
+    assert ink_share(load_dataset("mnist-sample").X_train) < STROKE_INK
+
+
 def test_the_default_budget_by_data_set():
     """`best`'s budget: 1,300 epochs for 5,000 images, 120 for Fashion-MNIST's wider network."""
     from backprop.presets import preset_settings

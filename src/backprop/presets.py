@@ -85,8 +85,8 @@ Sources and what each preset reproduces
     alone cost.  Ensembles of networks (no gain) did not pay
     (``docs/results.md``).  Where the distortions do not suit the data (8×8
     digits, tables, images of filled shapes such as clothes),
-    ``backprop.adapt`` puts dropout 0.1 on the input units in their place (the digits' 5-fold CV: 98.82 % against 98.17 %, seeds
-    0-2).
+    ``backprop.adapt`` puts dropout 0.1 on the input units in their place
+    (the digits' 5-fold CV: 98.82 % against 98.17 %, seeds 0-2).
     On Fashion-MNIST the distortions cost accuracy (clothes are not
     handwriting; left-right flips too, even of the clothes alone), so that
     data set trains undistorted with 2,048 hidden units, dropout 0.4 on the

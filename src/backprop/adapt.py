@@ -316,7 +316,8 @@ def _length(cfg, given: set, n_train: int, changes: dict) -> list[str]:
             f"{epochs:,} epochs: a budget of {cfg.updates:,} updates over {n_train:,} training "
             f"samples in minibatches of {min(cfg.batch_size, n_train)}{within}"
         ]
-    return [f"{cfg.epochs:,} epochs{within}"] if within else []
+    word = "epoch" if cfg.epochs == 1 else "epochs"
+    return [f"{cfg.epochs:,} {word}{within}"] if within else []
 
 
 def adapt(cfg, ds, given=()) -> tuple:

@@ -101,6 +101,53 @@ def test_evaluate_errors(model_file, tmp_path, capsys):
     assert "not a readable model file" in capsys.readouterr().err
 
 
+def test_evaluate_a_csv_test_file_of_some_classes(tmp_path, capsys):
+    """Train on a table's CSV, score a second CSV (no test split: scored whole) that holds
+    two of the three classes, by name, against counts made here from the model's answers."""
+    rng = np.random.default_rng(0)
+    names = np.array(["rose", "tulip", "lily"])
+
+    def table(n, classes):
+        y = rng.choice(classes, n)
+        X = rng.normal(size=(n, 3)) + 3.0 * np.eye(3)[y]
+        lines = ["a,b,c,kind"] + [f"{x[0]:.4f},{x[1]:.4f},{x[2]:.4f},{names[k]}"
+                                  for x, k in zip(X, y)]
+        return "\n".join(lines) + "\n", X, y
+
+    text, *_ = table(300, [0, 1, 2])
+    (tmp_path / "train.csv").write_text(text)
+    text, X_te, y_te = table(40, [1, 2])  # no roses
+    (tmp_path / "test.csv").write_text(text)
+    run = tmp_path / "run"
+    assert main(["train", "--data-dir", str(tmp_path / "train.csv"), "--out", str(run),
+                 "--epochs", "30", "--quiet", "--no-report"]) == 0
+    assert f"backprop evaluate {run / 'model.npz'} --data-dir TEST" in capsys.readouterr().out
+    from backprop.model.modelfile import load
+
+    model = load(run / "model.npz")
+    assert model.class_names == ["lily", "rose", "tulip"]
+    pred = model.predict(X_te)
+    truth = np.array([model.class_names.index(n) for n in names[y_te]])
+    assert main(["evaluate", str(run / "model.npz"), "--data-dir", str(tmp_path / "test.csv"),
+                 "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["n"] == 40 and m["correct"] == int(np.sum(pred == truth))
+    assert m["per_class"][1]["support"] == 0  # rose
+    assert "all 40 items" in m["dataset"]
+    # the training file again: refused, it says nothing of new data
+    assert main(["evaluate", str(run / "model.npz")]) == 2
+    assert "no test split" in capsys.readouterr().err
+    assert main(["evaluate", str(run / "model.npz"), "--data-dir",
+                 str(tmp_path / "train.csv")]) == 2
+    assert "has not seen" in capsys.readouterr().err
+    # a class the model does not know
+    (tmp_path / "odd.csv").write_text("a,b,c,kind\n1,2,3,daisy\n")
+    assert main(["evaluate", str(run / "model.npz"), "--data-dir",
+                 str(tmp_path / "odd.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "[daisy]" in err and err.count("\n") == 1
+
+
 def test_debug_shows_the_traceback(tmp_path):
     from backprop.errors import ModelFileError
 

@@ -200,6 +200,47 @@ def test_csv_errors(tmp_path: Path) -> None:
         load_dataset(data_dir=tmp_path / "lab.csv")
 
 
+def test_csv_layouts_of_exported_tables(tmp_path: Path) -> None:
+    """A pandas/R/spreadsheet export: a header, the label last, as a name or as text."""
+    X = [[5.1, 3.5], [7.0, 3.2], [6.3, 3.3]]
+    cases = {
+        # the one column of text is the label, wherever it is, with or without a header
+        "text_last.csv": "sepal,petal,species\n5.1,3.5,setosa\n7.0,3.2,versicolor\n"
+                         '6.3,3.3,"virginica"\n',
+        "no_header.csv": "5.1,3.5,setosa\n7.0,3.2,versicolor\n6.3,3.3,virginica\n",
+        "text_first.csv": "setosa,5.1,3.5\nversicolor,7.0,3.2\nvirginica,6.3,3.3\n",
+        # a header names the label column: numbers are labels there, not features
+        "named.csv": "sepal,Target,petal\n5.1,0,3.5\n7.0,1,3.2\n6.3,2,3.3\n",
+        # Excel in much of Europe: semicolons
+        "semicolons.csv": "sepal;petal;class\n5.1;3.5;setosa\n7.0;3.2;versicolor\n"
+                          "6.3;3.3;virginica\n",
+    }
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        ds = load_dataset(data_dir=tmp_path / name)
+        assert ds.X_train.tolist() == X, name
+        assert ds.y_train.tolist() == [0, 1, 2], name
+        assert len(ds.class_names) == 3, name
+    ds = load_dataset(data_dir=tmp_path / "text_last.csv")
+    assert ds.class_names == ["setosa", "versicolor", "virginica"]
+    assert "column 'species', the one column of text" in ds.source
+    assert "column 'Target', by its name" in load_dataset(data_dir=tmp_path / "named.csv").source
+
+
+def test_csv_label_column_errors_say_how_to_choose(tmp_path: Path) -> None:
+    # all numbers, label last, no name for it: the first column is read as the label
+    (tmp_path / "last.csv").write_text("a,b,outcome\n0.5,1.5,0\n2.5,3.5,1\n")
+    with pytest.raises(DataError, match="name it 'label' in the header row"):
+        load_dataset(data_dir=tmp_path / "last.csv")
+    # two columns of text: which is the label is not guessed
+    (tmp_path / "two.csv").write_text("colour,size,kind\nred,1,a\nblue,2,b\n")
+    with pytest.raises(DataError, match="cannot parse as numbers"):
+        load_dataset(data_dir=tmp_path / "two.csv")
+    (tmp_path / "ragged.csv").write_text("species,a\nx,1\ny,2,3\n")
+    with pytest.raises(DataError, match="line 3 has 3 fields where line 2 has 2"):
+        load_dataset(data_dir=tmp_path / "ragged.csv")
+
+
 def make_image(path: Path, value: int, size: tuple[int, int] = (6, 4), mode: str = "L") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     color = value if mode == "L" else (value, value, value)

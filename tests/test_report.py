@@ -36,6 +36,19 @@ def test_metrics_with_a_class_never_predicted():
         classification_metrics([0, 3], [0, 0], ["x", "y"])
 
 
+def test_macro_averages_agree_with_scikit_learn_when_a_class_is_absent():
+    """A test set without class c (never true, never predicted): macro over a, b, d."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    y_true = [0, 0, 1, 3, 3, 3, 1]
+    y_pred = [0, 1, 1, 3, 0, 3, 1]
+    m = classification_metrics(y_true, y_pred, ["a", "b", "c", "d"])
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average="macro",
+                                                 zero_division=0)
+    assert (m["macro"]["precision"], m["macro"]["recall"], m["macro"]["f1"]) == pytest.approx(
+        (p, r, f))
+
+
 class Links(HTMLParser):
     def __init__(self):
         super().__init__()

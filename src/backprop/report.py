@@ -45,7 +45,9 @@ def classification_metrics(y_true, y_pred, class_names: list[str]) -> dict:
         ``accuracy``, ``correct``, ``n``, ``class_names``, ``per_class`` (list
         of dicts with precision, recall, f1, support), ``macro`` and
         ``confusion`` (K×K list, rows true, columns predicted).  A class never
-        predicted has precision 0 (likewise recall and F1 for absent classes).
+        predicted has precision 0 (likewise recall and F1 for absent classes);
+        the macro averages are over the classes that are true or predicted at
+        least once, as scikit-learn's ``precision_recall_fscore_support`` does.
     """
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
@@ -67,6 +69,9 @@ def classification_metrics(y_true, y_pred, class_names: list[str]) -> dict:
     recall = np.divide(tp, true_n, out=np.zeros(k), where=true_n > 0)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros(k), where=denom > 0)
+    seen = (true_n + pred_n) > 0
+    if not seen.any():
+        seen[:] = True
     n = int(len(y_true))
     correct = int(tp.sum())
     return {
@@ -78,10 +83,10 @@ def classification_metrics(y_true, y_pred, class_names: list[str]) -> dict:
             {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for p, r, f, s in zip(precision, recall, f1, true_n)
         ],
-        "macro": {
-            "precision": float(precision.mean()),
-            "recall": float(recall.mean()),
-            "f1": float(f1.mean()),
+        "macro": {  # over the classes that occur (scikit-learn's default labels)
+            "precision": float(precision[seen].mean()),
+            "recall": float(recall[seen].mean()),
+            "f1": float(f1[seen].mean()),
         },
         "confusion": cm.tolist(),
     }

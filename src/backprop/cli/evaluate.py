@@ -11,8 +11,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="accuracy, per-class precision/recall/F1 and the confusion matrix of a model",
         description=(
-            "Evaluate a model file on a test set: by default the test split of the data set "
-            "it was trained on (recorded in the model file)."
+            "Evaluate a model file on a test set: the test split of the data set it was "
+            "trained on (recorded in the model file), or of --dataset/--data-dir; data given "
+            "with --data-dir that has no test split (a .csv, say) is scored whole. Classes "
+            "are matched by name: a test file may hold some of the model's classes only."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -26,29 +28,46 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def load_test_data(model, dataset: str | None, data_dir: str | None, cache_dir: str | None,
                    model_path: str):
-    """The test split named on the command line, else the one the model was trained on.
+    """What to score: ``(X, y as the model's class indices, what it is in words)``.
 
-    Raises DataError when it has no test split, or other classes or another input
-    size than the model.
+    The test split of the data named on the command line, else of the data the
+    model was trained on.  Data named on the command line without a test split (a
+    CSV, an ``.npz`` without ``X_test``, a folder of class sub-folders) is scored
+    whole, unless it is the model's own training data.  Classes are matched by
+    name, so a test file may hold some of the model's classes only.
+
+    Raises DataError when there is nothing honest to score, or the data has
+    another input size or classes the model does not know.
     """
+    from pathlib import Path
+
     from backprop.data import load_dataset
     from backprop.errors import DataError
 
-    if dataset is None and data_dir is None:
-        cfg = model.train_config
+    named = dataset is not None or data_dir is not None
+    cfg = model.train_config
+    if not named:
         dataset, data_dir = cfg.get("dataset") or None, cfg.get("data_dir")
         if dataset is None and data_dir is None:
             raise DataError(
                 f"{model_path} does not record its data set; pass --dataset NAME or --data-dir DIR"
             )
     ds = load_dataset(dataset, data_dir=data_dir, cache_dir=cache_dir)
-    if ds.X_test is None:
+    model.check_features(ds, model_path)
+    if ds.X_test is not None:
+        y = model.class_indices(ds.class_names, ds.y_test, f"the test split of {ds.name}")
+        return ds.X_test, y, f"{ds.name} (test split)"
+    trained_on = cfg.get("data_dir")
+    own = data_dir is not None and trained_on is not None and (
+        Path(data_dir).resolve() == Path(trained_on).resolve())
+    if not named or own:
         raise DataError(
-            f"data set {ds.name} ({ds.source}) has no test split; give one with a t10k-* pair, "
-            "an .npz with X_test and y_test, or a test/ folder"
+            f"data set {ds.name} ({ds.source}) is what {model_path} was trained on and has no "
+            "test split, so its accuracy there says nothing of new data; pass --data-dir with "
+            "data the model has not seen (a .csv, an .npz or a folder: all of it is scored)"
         )
-    model.check_data(ds, model_path)
-    return ds
+    y = model.class_indices(ds.class_names, ds.y_train, f"data set {ds.name} ({ds.source})")
+    return ds.X_train, y, f"{ds.name} (all {len(y):,} items: it has no test split)"
 
 
 def format_metrics(m: dict) -> str:
@@ -81,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
     from backprop.report import classification_metrics
 
     model = load(args.model)
-    ds = load_test_data(model, args.dataset, args.data_dir, args.cache_dir, args.model)
-    m = classification_metrics(ds.y_test, model.predict(ds.X_test), model.class_names)
-    m["dataset"] = ds.name
+    X, y, what = load_test_data(model, args.dataset, args.data_dir, args.cache_dir, args.model)
+    m = classification_metrics(y, model.predict(X), model.class_names)
+    m["dataset"] = what
     print(json.dumps(m, indent=1) if args.json else format_metrics(m))
     return 0

@@ -117,6 +117,9 @@ def finish(args: argparse.Namespace, cfg: TrainConfig, data, trainer, run: RunFo
         f"run folder: {run}  (model.npz{', report.html' if not args.no_report else ''})",
         flush=True,
     )
+    if not scores:
+        print(f"score it on data it has not seen: backprop evaluate {run.path / MODEL} --data-dir "
+              "TEST (a .csv, an .npz or a folder like the training data)", flush=True)
     warning = learned_nothing(history, data.y, train_accuracy([data.net], data.X, data.y))
     if warning:
         print(warning, file=sys.stderr, flush=True)

@@ -24,8 +24,9 @@ The user's own data goes through ``load_dataset(data_dir=PATH)``, which looks at
   is optional);
 * a ``.npz`` file with arrays ``X`` and ``y`` and optionally ``X_test``,
   ``y_test`` and ``class_names`` (loaded without pickle);
-* a ``.csv`` file with the label in the first column and one column per pixel
-  (Kaggle digit-recognizer ``train.csv``; a header row is allowed); no test split;
+* a ``.csv`` file with one label column and one number per feature in the
+  others (Kaggle digit-recognizer ``train.csv``, or a table exported with its
+  label column last: :mod:`backprop.data.csvread`); no test split;
 * a folder of images with one sub-folder per class (sorted sub-folder names are
   the class names), or with ``train/`` and ``test/`` folders laid out that way.
   Images are read with Pillow as greyscale and must all have the same size.

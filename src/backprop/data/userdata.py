@@ -9,8 +9,9 @@ the limit.
 * ``.npz``: arrays ``X`` (N, ...) and ``y`` (N,), optionally ``X_test``,
   ``y_test`` and ``class_names``; read through the bounded zip reader, never
   with pickle;
-* ``.csv``: UTF-8 text, the label first and one number per feature after it, an
-  optional header row;
+* ``.csv``: UTF-8 text, one label column (named ``label``, ``class``, ``target``
+  or ``y`` in a header, the one column of text, or else the first) and one
+  number per feature in the others (:mod:`backprop.data.csvread`);
 * a folder with one sub-folder per class of images (or ``train/`` and ``test/``
   folders laid out that way), decoded by :func:`backprop.data.images.read_grey`
   (raster formats only, a pixel limit).
@@ -29,9 +30,9 @@ import numpy as np
 
 from backprop.data.datasets import Dataset, classes_from_labels
 from backprop.errors import DataError
-from backprop.limits import limit, over, size_words
+from backprop.limits import limit, over
 
-__all__ = ["load_user", "load_npz", "load_csv", "load_image_folder"]
+__all__ = ["load_user", "load_npz", "load_image_folder"]
 
 _NUMERIC = "biuf"
 
@@ -144,79 +145,6 @@ def _named_classes(
                 f"names (labels 0..{len(names) - 1})"
             )
     return y, y_te, names
-
-
-# --------------------------------------------------------------------------- csv
-
-
-def load_csv(path: Path) -> Dataset:
-    """Read a CSV data file: UTF-8, label first, numbers after it, one optional header row."""
-    size = path.stat().st_size
-    cap = limit("BACKPROP_MAX_DATA_BYTES") // 4
-    if size > cap:
-        raise DataError(
-            f"{path}: the CSV file is {size_words(size)}, over the limit of {size_words(cap)} "
-            "(a quarter of BACKPROP_MAX_DATA_BYTES); if that is genuine, raise "
-            "BACKPROP_MAX_DATA_BYTES"
-        )
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start:,}, "
-            f"line {line}); save the CSV as UTF-8"
-        ) from None
-    del raw
-    if "\0" in text:
-        at = text.index("\0")
-        raise DataError(
-            f"{path}: holds a NUL byte (line {text.count(chr(10), 0, at) + 1}); this is not a "
-            "text CSV file"
-        )
-    lines = text.splitlines()
-    del text
-    first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
-    if first is None:
-        raise DataError(f"{path}: the CSV file is empty; it needs a label and features per row")
-    try:
-        [float(v) for v in lines[first].split(",")]
-        skip = first
-    except ValueError:
-        skip = first + 1  # a header row such as label,pixel0,pixel1,...
-    if not any(ln.strip() for ln in lines[skip:]):
-        raise DataError(
-            f"{path}: needs at least one row with a label and one feature after the header"
-        )
-    try:
-        data = np.loadtxt(lines[skip:], delimiter=",", dtype=np.float64, ndmin=2)
-    except ValueError as exc:
-        raise DataError(
-            f"{path}: cannot parse as numbers ({_one_line(exc)}); expected the label in the "
-            "first column and one number per feature after it, with at most one header row"
-        ) from None
-    del lines
-    if data.shape[0] == 0 or data.shape[1] < 2:
-        raise DataError(
-            f"{path}: needs at least one row with a label and one feature, found "
-            f"{data.shape[0]} rows of {data.shape[1]} columns"
-        )
-    y = _labels(data[:, 0], path, "the first column (labels)")
-    X = _check_X(data[:, 1:], path, "the feature columns")
-    if np.all(np.mod(X, 1) == 0) and X.min() >= 0 and X.max() <= 255:
-        X = X.astype(np.uint8)
-    D = X.shape[1]
-    side = int(round(D**0.5))
-    shape: tuple[int, ...] | None = None
-    if side * side == D and D >= 16:
-        X = X.reshape(-1, side, side)
-        shape = (side, side)
-    y, _, names = classes_from_labels(y, None, str(path))
-    return Dataset(
-        name=path.stem, X_train=X, y_train=y, X_test=None, y_test=None, class_names=names,
-        image_shape=shape, source=str(path), files={"csv": path},
-    )
 
 
 # --------------------------------------------------------------------------- image folders
@@ -374,10 +302,12 @@ def load_user(path: Path, find_idx) -> Dataset:
         if suffix == ".npz":
             return load_npz(path)
         if suffix == ".csv":
+            from backprop.data.csvread import load_csv
+
             return load_csv(path)
         raise DataError(
             f"{path}: unknown data file type {suffix!r}; use an .npz (X, y) or a .csv "
-            "(label first), or a folder"
+            "(one label column), or a folder"
         )
     if not path.is_dir():
         raise DataError(f"--data-dir {path} is neither a file nor a folder")

@@ -240,13 +240,7 @@ class Model:
 
     def check_data(self, ds: Any, source: str = "the model") -> None:
         """DataError unless data set ``ds`` has this model's classes and input size."""
-        n_features = int(np.prod(ds.X_train.shape[1:], dtype=np.int64))
-        if n_features != self.n_inputs:
-            raise DataError(
-                f"data set {ds.name} has {n_features} features per sample "
-                f"(shape {tuple(ds.X_train.shape[1:])}) but {source} takes {self.n_inputs}; "
-                "evaluate the model on data like its training data"
-            )
+        self.check_features(ds, source)
         if ds.n_classes != self.n_classes:
             raise DataError(
                 f"data set {ds.name} has {ds.n_classes} classes but {source} predicts "
@@ -258,6 +252,33 @@ class Model:
                 f"data set {ds.name} has classes {_short(ds.class_names)} but {source} was "
                 f"trained on {_short(self.class_names)}; evaluate it on the same classes"
             )
+
+    def check_features(self, ds: Any, source: str = "the model") -> None:
+        """DataError unless data set ``ds`` has this model's input size."""
+        n_features = int(np.prod(ds.X_train.shape[1:], dtype=np.int64))
+        if n_features != self.n_inputs:
+            raise DataError(
+                f"data set {ds.name} has {n_features} features per sample "
+                f"(shape {tuple(ds.X_train.shape[1:])}) but {source} takes {self.n_inputs}; "
+                "evaluate the model on data like its training data"
+            )
+
+    def class_indices(self, names: list[str], y: np.ndarray, source: str) -> np.ndarray:
+        """Labels ``y`` (N,) that index ``names`` (a data set's classes) as this model's classes.
+
+        Classes are matched by name, so a test set may hold some of the model's
+        classes only, in any order (labels ``{1, 2}`` of a model trained on
+        ``{0, 1, 2}`` stay 1 and 2).  DataError names a class the model does not know.
+        """
+        where = {name: i for i, name in enumerate(self.class_names)}
+        unknown = [n for n in names if n not in where]
+        if unknown:
+            raise DataError(
+                f"{source} holds the classes {_short(unknown)}, which the model was not "
+                f"trained on (it knows {_short(self.class_names)}); evaluate it on the "
+                "classes it was trained for"
+            )
+        return np.array([where[n] for n in names], dtype=np.int64)[np.asarray(y, np.int64)]
 
     # ------------------------------------------------------------------ images
     def image_steps(self, source: str = "the model") -> ImageSteps:

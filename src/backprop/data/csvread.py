@@ -1,0 +1,220 @@
+"""Read a CSV data file: which row is a header, which column is the label.
+
+A CSV from a stranger comes in one of a few layouts, and the reader accepts
+them without flags:
+
+* Kaggle's digit recognizer ``train.csv``: a header ``label,pixel0,...``, the
+  label first;
+* a table exported from pandas, R or a spreadsheet: a header naming every
+  column, the label last, often as text (``...,petal_width,species`` with
+  ``setosa``);
+* no header at all, the label first.
+
+The rules, in order (:func:`label_column`):
+
+1. a header field named ``label``, ``class``, ``target`` or ``y`` (any case)
+   is the label column;
+2. otherwise the one column whose first data row is not a number is the label
+   column (text labels, wherever they are);
+3. otherwise the first column.
+
+The first non-blank row is a header when it names a label column, or when one
+of its fields is not a number where the row below holds a number.  The
+delimiter is a comma, or, where the first row has none, a semicolon or a tab.
+Labels are whole numbers or text; the classes are their sorted distinct values.
+Every problem is a :class:`backprop.errors.DataError` naming the file and the
+fix, and the file's size is checked against ``BACKPROP_MAX_DATA_BYTES`` before
+it is read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from backprop.data.dataset import Dataset, classes_from_labels
+from backprop.errors import DataError
+from backprop.limits import limit, size_words
+
+__all__ = ["LABEL_NAMES", "load_csv", "label_column", "has_header"]
+
+#: Header names that mark the label column (compared without case or spaces).
+LABEL_NAMES = ("label", "class", "target", "y")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    return [f.strip().strip('"').strip() for f in line.split(sep)]
+
+
+def has_header(first: list[str], second: list[str] | None) -> bool:
+    """Whether the first row is a header (see the module docstring).
+
+    Parameters
+    ----------
+    first, second : list of str
+        The fields of the first two non-blank rows; ``second`` is None when the
+        file has one row.
+    """
+    if any(f.lower() in LABEL_NAMES for f in first):
+        return True
+    if second is None:
+        return not all(_is_number(f) for f in first)
+    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second))
+
+
+def label_column(header: list[str] | None, row: list[str]) -> tuple[int, str]:
+    """The label column's index and, in words, why it was chosen.
+
+    Parameters
+    ----------
+    header : list of str or None
+        The header's fields, if the file has a header.
+    row : list of str
+        The fields of the first data row.
+    """
+    if header is not None:
+        named = [i for i, f in enumerate(header) if f.lower() in LABEL_NAMES]
+        if named:
+            return named[0], "by its name"
+    text = [i for i, f in enumerate(row) if not _is_number(f)]
+    if len(text) == 1:
+        return text[0], "the one column of text"
+    return 0, "the first; name another 'label' in a header row to choose it"
+
+
+def _column_name(header: list[str] | None, i: int) -> str:
+    return repr(header[i]) if header is not None and i < len(header) else f"{i + 1}"
+
+
+def _read_text(path: Path) -> str:
+    size = path.stat().st_size
+    cap = limit("BACKPROP_MAX_DATA_BYTES") // 4
+    if size > cap:
+        raise DataError(
+            f"{path}: the CSV file is {size_words(size)}, over the limit of {size_words(cap)} "
+            "(a quarter of BACKPROP_MAX_DATA_BYTES); if that is genuine, raise "
+            "BACKPROP_MAX_DATA_BYTES"
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start:,}, "
+            f"line {line}); save the CSV as UTF-8"
+        ) from None
+    if "\0" in text:
+        at = text.index("\0")
+        raise DataError(
+            f"{path}: holds a NUL byte (line {text.count(chr(10), 0, at) + 1}); this is not a "
+            "text CSV file"
+        )
+    return text
+
+
+def _check_ragged(path: Path, rows: list[str], sep: str, skip: int) -> None:
+    """Every data row has as many fields as the first (before columns are picked)."""
+    want = rows[skip].count(sep)
+    for i, ln in enumerate(rows[skip:], start=skip):
+        if ln.strip() and ln.count(sep) != want:
+            raise DataError(
+                f"{path}: cannot parse as numbers (line {i + 1} has {ln.count(sep) + 1} "
+                f"fields where line {skip + 1} has {want + 1}); every row needs a label and "
+                "the same number of features"
+            )
+
+
+def _parse(path: Path, rows: list[str], sep: str, col: int, n: int, header) -> tuple:
+    """(labels as int64 or str, features as float64) of the data rows."""
+    from backprop.data.userdata import _labels
+
+    features = [i for i in range(n) if i != col]
+    try:
+        X = np.loadtxt(rows, delimiter=sep, dtype=np.float64, ndmin=2, usecols=features,
+                       quotechar='"')
+    except ValueError as exc:
+        msg = " ".join(str(exc).split())[:300]
+        raise DataError(
+            f"{path}: cannot parse as numbers ({msg}); expected one label column (column "
+            f"{_column_name(header, col)}) and one number per feature in the others, with "
+            "at most one header row"
+        ) from None
+    raw = np.loadtxt(rows, delimiter=sep, dtype=str, ndmin=1, usecols=col, quotechar='"')
+    labels = np.char.strip(np.char.strip(raw.astype(str)), '"')
+    try:
+        numbers = labels.astype(np.float64)
+    except ValueError:
+        return labels, X  # text labels: the classes are their sorted distinct values
+    try:
+        y = _labels(numbers, path, f"the label column ({_column_name(header, col)})")
+    except DataError as exc:
+        raise DataError(
+            f"{exc}; if the label is another column, name it 'label' in the header row"
+        ) from None
+    return y, X
+
+
+def load_csv(path: Path) -> Dataset:
+    """Read a CSV data file (see the module docstring for the layouts it accepts).
+
+    Returns
+    -------
+    Dataset
+        ``X_train`` (N, D) float64, or uint8 where every value is a whole number in
+        0..255, reshaped to (N, s, s) images where D = s² ≥ 16; no test split.
+        ``source`` says which column held the labels.
+    """
+    rows = _read_text(path).splitlines()
+    body = [i for i, ln in enumerate(rows) if ln.strip()]
+    if not body:
+        raise DataError(f"{path}: the CSV file is empty; it needs a label and features per row")
+    top = rows[body[0]]
+    sep = "," if "," in top or not ("\t" in top or ";" in top) else ("\t" if "\t" in top else ";")
+    first = _fields(top, sep)
+    second = _fields(rows[body[1]], sep) if len(body) > 1 else None
+    header = first if has_header(first, second) else None
+    skip = body[1] if header is not None and len(body) > 1 else body[0]
+    if header is not None and len(body) < 2:
+        raise DataError(
+            f"{path}: needs at least one row with a label and one feature after the header"
+        )
+    n = len(_fields(rows[skip], sep))
+    if n < 2:
+        raise DataError(
+            f"{path}: needs at least one row with a label and one feature, found rows of "
+            f"{n} column"
+        )
+    _check_ragged(path, rows, sep, skip)
+    col, why = label_column(header, _fields(rows[skip], sep))
+    y, X = _parse(path, rows[skip:], sep, col, n, header)
+    del rows
+    return _dataset(path, X, y, f"{path} (labels: column {_column_name(header, col)}, {why})")
+
+
+def _dataset(path: Path, X: np.ndarray, y: np.ndarray, source: str) -> Dataset:
+    from backprop.data.userdata import _check_X
+
+    X = _check_X(X, path, "the feature columns")
+    if np.all(np.mod(X, 1) == 0) and X.min() >= 0 and X.max() <= 255:
+        X = X.astype(np.uint8)
+    D = X.shape[1]
+    side = int(round(D**0.5))
+    shape: tuple[int, ...] | None = None
+    if side * side == D and D >= 16:
+        X = X.reshape(-1, side, side)
+        shape = (side, side)
+    y, _, names = classes_from_labels(y, None, str(path))
+    return Dataset(
+        name=path.stem, X_train=X, y_train=y, X_test=None, y_test=None, class_names=names,
+        image_shape=shape, source=source, files={"csv": path},
+    )

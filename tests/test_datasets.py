@@ -227,6 +227,20 @@ def test_csv_layouts_of_exported_tables(tmp_path: Path) -> None:
     assert "column 'Target', by its name" in load_dataset(data_dir=tmp_path / "named.csv").source
 
 
+def test_csv_row_numbers_are_not_features(tmp_path: Path) -> None:
+    """pandas' index (an unnamed first column) and Kaggle's Id number the rows: dropped."""
+    (tmp_path / "pandas.csv").write_text(",a,b,kind\n0,5.1,3.5,x\n1,7.0,3.2,y\n2,6.3,3.3,x\n")
+    (tmp_path / "kaggle.csv").write_text("Id,a,b,kind\n1,5.1,3.5,x\n2,7.0,3.2,y\n3,6.3,3.3,x\n")
+    for name, column in (("pandas.csv", "column 1 (no name)"), ("kaggle.csv", "column 'Id'")):
+        ds = load_dataset(data_dir=tmp_path / name)
+        assert ds.X_train.tolist() == [[5.1, 3.5], [7.0, 3.2], [6.3, 3.3]], name
+        assert ds.y_train.tolist() == [0, 1, 0] and ds.class_names == ["x", "y"]
+        assert f"row numbers dropped: {column}" in ds.source
+    # an 'id' column that repeats is a feature, not a row number
+    (tmp_path / "ids.csv").write_text("id,a,kind\n1,5.1,x\n1,7.0,y\n")
+    assert load_dataset(data_dir=tmp_path / "ids.csv").X_train.tolist() == [[1, 5.1], [1, 7.0]]
+
+
 def test_csv_label_column_errors_say_how_to_choose(tmp_path: Path) -> None:
     # all numbers, label last, no name for it: the first column is read as the label
     (tmp_path / "last.csv").write_text("a,b,outcome\n0.5,1.5,0\n2.5,3.5,1\n")
@@ -236,6 +250,10 @@ def test_csv_label_column_errors_say_how_to_choose(tmp_path: Path) -> None:
     (tmp_path / "two.csv").write_text("colour,size,kind\nred,1,a\nblue,2,b\n")
     with pytest.raises(DataError, match="cannot parse as numbers"):
         load_dataset(data_dir=tmp_path / "two.csv")
+    # a trailing comma leaves an empty column: a missing value, not a column of labels
+    (tmp_path / "trailing.csv").write_text("0,1.5,2.5,\n1,0.5,3.5,\n")
+    with pytest.raises(DataError, match="cannot parse as numbers"):
+        load_dataset(data_dir=tmp_path / "trailing.csv")
     (tmp_path / "ragged.csv").write_text("species,a\nx,1\ny,2,3\n")
     with pytest.raises(DataError, match="line 3 has 3 fields where line 2 has 2"):
         load_dataset(data_dir=tmp_path / "ragged.csv")

@@ -18,7 +18,9 @@ The rules, in order (:func:`label_column`):
    column (text labels, wherever they are);
 3. otherwise the first column.
 
-The first non-blank row is a header when it names a label column, or when one
+A column headed ``id``, ``index``, ``Unnamed: 0`` or nothing whose values are
+distinct whole numbers numbers the rows (pandas writes its index so) and is
+dropped.  The first non-blank row is a header when it names a label column, or when one
 of its fields is not a number where the row below holds a number.  The
 delimiter is a comma, or, where the first row has none, a semicolon or a tab.
 Labels are whole numbers or text; the classes are their sorted distinct values.
@@ -37,10 +39,13 @@ from backprop.data.dataset import Dataset, classes_from_labels
 from backprop.errors import DataError
 from backprop.limits import limit, size_words
 
-__all__ = ["LABEL_NAMES", "load_csv", "label_column", "has_header"]
+__all__ = ["LABEL_NAMES", "ROW_NUMBER_NAMES", "load_csv", "label_column", "has_header"]
 
 #: Header names that mark the label column (compared without case or spaces).
 LABEL_NAMES = ("label", "class", "target", "y")
+
+#: Header names of a column that may number the rows (dropped when it does).
+ROW_NUMBER_NAMES = ("", "id", "index", "unnamed: 0")
 
 
 def _is_number(text: str) -> bool:
@@ -85,14 +90,16 @@ def label_column(header: list[str] | None, row: list[str]) -> tuple[int, str]:
         named = [i for i, f in enumerate(header) if f.lower() in LABEL_NAMES]
         if named:
             return named[0], "by its name"
-    text = [i for i, f in enumerate(row) if not _is_number(f)]
+    text = [i for i, f in enumerate(row) if f and not _is_number(f)]  # an empty field: no
     if len(text) == 1:
         return text[0], "the one column of text"
     return 0, "the first; name another 'label' in a header row to choose it"
 
 
 def _column_name(header: list[str] | None, i: int) -> str:
-    return repr(header[i]) if header is not None and i < len(header) else f"{i + 1}"
+    if header is None or i >= len(header):
+        return f"{i + 1}"
+    return repr(header[i]) if header[i] else f"{i + 1} (no name)"
 
 
 def _read_text(path: Path) -> str:
@@ -198,7 +205,32 @@ def load_csv(path: Path) -> Dataset:
     col, why = label_column(header, _fields(rows[skip], sep))
     y, X = _parse(path, rows[skip:], sep, col, n, header)
     del rows
-    return _dataset(path, X, y, f"{path} (labels: column {_column_name(header, col)}, {why})")
+    source = f"{path} (labels: column {_column_name(header, col)}, {why}"
+    X, dropped = _drop_row_numbers(X, header, col)
+    if dropped:
+        source += f"; row numbers dropped: column {', '.join(dropped)}"
+    return _dataset(path, X, y, source + ")")
+
+
+def _drop_row_numbers(X: np.ndarray, header: list[str] | None, col: int) -> tuple:
+    """X without the columns that number the rows, and their names.
+
+    A column headed ``id``, ``index``, ``Unnamed: 0`` or nothing (what pandas'
+    ``to_csv`` writes for its index) whose values are distinct whole numbers
+    numbers the rows: as a feature it would let the network learn the file's
+    order (Kaggle's ``Iris.csv`` lists its classes in runs of ``Id``).
+    """
+    if header is None:
+        return X, []
+    features = [i for i in range(len(header)) if i != col]
+    drop = []
+    for j, i in enumerate(features):
+        if header[i].lower() in ROW_NUMBER_NAMES and X.shape[1] - len(drop) > 1:
+            v = X[:, j]
+            if np.all(np.mod(v, 1) == 0) and len(np.unique(v)) == len(v):
+                drop.append(j)
+    keep = [j for j in range(X.shape[1]) if j not in drop]
+    return X[:, keep], [_column_name(header, features[j]) for j in drop]
 
 
 def _dataset(path: Path, X: np.ndarray, y: np.ndarray, source: str) -> Dataset:

@@ -126,7 +126,7 @@ def test_evaluate_a_csv_test_file_of_some_classes(tmp_path, capsys):
 
     model = load(run / "model.npz")
     assert model.class_names == ["lily", "rose", "tulip"]
-    pred = model.predict(X_te)
+    pred = model.predict(np.round(X_te, 4))  # what the files hold
     truth = np.array([model.class_names.index(n) for n in names[y_te]])
     assert main(["evaluate", str(run / "model.npz"), "--data-dir", str(tmp_path / "test.csv"),
                  "--json"]) == 0
@@ -134,6 +134,17 @@ def test_evaluate_a_csv_test_file_of_some_classes(tmp_path, capsys):
     assert m["n"] == 40 and m["correct"] == int(np.sum(pred == truth))
     assert m["per_class"][1]["support"] == 0  # rose
     assert "all 40 items" in m["dataset"]
+    # predict: each row of a CSV, with its label column (left out) or without one
+    rows = "\n".join(["a,b,c"] + [",".join(f"{v:.4f}" for v in x) for x in X_te]) + "\n"
+    (tmp_path / "rows.csv").write_text(rows)
+    for f in ("rows.csv", "test.csv"):
+        assert main(["predict", str(run / "model.npz"), str(tmp_path / f), "--json"]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert [g["label"] for g in got] == [model.class_names[k] for k in pred]
+        assert [g["row"] for g in got] == list(range(1, 41))
+    (tmp_path / "short.csv").write_text("a,b\n1,2\n")
+    assert main(["predict", str(run / "model.npz"), str(tmp_path / "short.csv")]) == 2
+    assert "takes 3 features" in capsys.readouterr().err
     # the training file again: refused, it says nothing of new data
     assert main(["evaluate", str(run / "model.npz")]) == 2
     assert "no test split" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""`backprop predict MODEL IMAGE...`: classify your own digit images."""
+"""`backprop predict MODEL FILE...`: classify your own images, or the rows of a CSV file."""
 
 from __future__ import annotations
 
@@ -13,19 +13,22 @@ import numpy as np
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
-        help="classify your own images (PNG, JPEG, BMP, GIF) with a trained model",
+        help="classify your own images (PNG, JPEG, BMP, GIF), or a CSV's rows, with a model",
         description=(
             "Read each image (PNG, JPEG, BMP, GIF, TIFF, WebP or PGM; any size, colour or "
             "grey), repeat the image steps the model's training images went through (for "
             "MNIST-like data: greyscale, invert a light background, crop to the ink, longest "
             "side 20 px, centre of mass at the centre of 28x28; for a folder of your own "
             "images: greyscale at the training size), scale it like the training data, and "
-            "print the label and the top-3 probabilities."
+            "print the label and the top-3 probabilities. A model of a table (trained on a "
+            ".csv or an .npz of feature rows) classifies each row of CSV files laid out like "
+            "its training file, with or without the label column."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("model", metavar="MODEL", help="a model file (RUN_DIR/model.npz)")
-    p.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
+    p.add_argument("images", metavar="FILE", nargs="+",
+                   help="image files; for a model of a table, CSV files of rows")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of text")
     p.add_argument("--top", type=int, default=3, help="how many classes to list per image")
     p.add_argument(
@@ -43,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")
     model = load(args.model)
+    if model.image is None:
+        return predict_rows(args, model)
     steps = model.image_steps(args.model)
     if args.show_input:
         Path(args.show_input).mkdir(parents=True, exist_ok=True)
@@ -71,6 +76,42 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             tops = "  ".join(f"{t['label']} {t['probability']:6.1%}" for t in entry["top"])
             print(f"{path}  ->  {entry['label']}    ({tops})")
+    if args.json:
+        print(json.dumps(results, indent=1))
+    return 2 if failed else 0
+
+
+def predict_rows(args: argparse.Namespace, model) -> int:
+    """Classify every row of the CSV files in ``args.images`` with a model of a table."""
+    from backprop.data.csvread import read_features
+    from backprop.errors import DataError
+
+    if args.show_input:
+        raise DataError(f"--show-input shows images, but {args.model} takes rows of numbers")
+    names, results, failed = model.class_names, [], 0
+    for path in args.images:
+        try:
+            if Path(path).suffix.lower() != ".csv":
+                raise DataError(
+                    f"{path}: {args.model} takes rows of {model.n_inputs} numbers, not images; "
+                    "give a .csv file of rows laid out like its training file"
+                )
+            X, note = read_features(Path(path), model.n_inputs)
+        except (DataError, OSError) as exc:
+            print(f"backprop: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if note and not args.json:
+            print(f"{path}: {note}", file=sys.stderr)
+        proba = model.predict_proba(X)
+        for row, p in enumerate(proba, start=1):
+            order = np.argsort(-p, kind="stable")[: args.top]
+            top = [{"label": names[int(k)], "probability": float(p[k])} for k in order]
+            results.append({"file": str(path), "row": row, "label": top[0]["label"],
+                            "top": top})
+            if not args.json:
+                tops = "  ".join(f"{t['label']} {t['probability']:6.1%}" for t in top)
+                print(f"{path}:{row}  ->  {top[0]['label']}    ({tops})")
     if args.json:
         print(json.dumps(results, indent=1))
     return 2 if failed else 0

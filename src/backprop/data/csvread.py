@@ -39,10 +39,15 @@ from backprop.data.dataset import Dataset, classes_from_labels
 from backprop.errors import DataError
 from backprop.limits import limit, size_words
 
-__all__ = ["LABEL_NAMES", "ROW_NUMBER_NAMES", "load_csv", "label_column", "has_header"]
+__all__ = ["LABEL_NAMES", "ROW_NUMBER_NAMES", "load_csv", "read_features", "label_column",
+           "has_header"]
 
 #: Header names that mark the label column (compared without case or spaces).
 LABEL_NAMES = ("label", "class", "target", "y")
+
+#: Why :func:`label_column` chose a column.
+BY_NAME, BY_TEXT = "by its name", "the one column of text"
+BY_DEFAULT = "the first; name another 'label' in a header row to choose it"
 
 #: Header names of a column that may number the rows (dropped when it does).
 ROW_NUMBER_NAMES = ("", "id", "index", "unnamed: 0")
@@ -89,11 +94,11 @@ def label_column(header: list[str] | None, row: list[str]) -> tuple[int, str]:
     if header is not None:
         named = [i for i, f in enumerate(header) if f.lower() in LABEL_NAMES]
         if named:
-            return named[0], "by its name"
+            return named[0], BY_NAME
     text = [i for i, f in enumerate(row) if f and not _is_number(f)]  # an empty field: no
     if len(text) == 1:
-        return text[0], "the one column of text"
-    return 0, "the first; name another 'label' in a header row to choose it"
+        return text[0], BY_TEXT
+    return 0, BY_DEFAULT
 
 
 def _column_name(header: list[str] | None, i: int) -> str:
@@ -171,6 +176,73 @@ def _parse(path: Path, rows: list[str], sep: str, col: int, n: int, header) -> t
     return y, X
 
 
+def _layout(path: Path, need: str, least: int) -> tuple:
+    """Read ``path``; return (rows, delimiter, header or None, first data row, fields a row).
+
+    ``need`` and ``least`` say what a row must hold, for the messages.
+    """
+    rows = _read_text(path).splitlines()
+    body = [i for i, ln in enumerate(rows) if ln.strip()]
+    if not body:
+        raise DataError(f"{path}: the CSV file is empty; it needs {need} per row")
+    top = rows[body[0]]
+    sep = "," if "," in top or not ("\t" in top or ";" in top) else ("\t" if "\t" in top else ";")
+    first = _fields(top, sep)
+    second = _fields(rows[body[1]], sep) if len(body) > 1 else None
+    header = first if has_header(first, second) else None
+    skip = body[1] if header is not None and len(body) > 1 else body[0]
+    if header is not None and len(body) < 2:
+        raise DataError(f"{path}: needs at least one row with {need} after the header")
+    n = len(_fields(rows[skip], sep))
+    if n < least:
+        raise DataError(
+            f"{path}: needs at least one row with {need}, found rows of {n} column"
+        )
+    _check_ragged(path, rows, sep, skip)
+    return rows, sep, header, skip, n
+
+
+def read_features(path: Path, n_features: int) -> tuple[np.ndarray, str]:
+    """The rows of a CSV file as a model's inputs: ``(X (N, n_features) float64, note)``.
+
+    For ``backprop predict`` on a model of a table.  The file is laid out like a
+    training CSV, with or without its label column: where it has more columns
+    than ``n_features``, the label column (named, or the one column of text) and
+    then a row-number column (see :data:`ROW_NUMBER_NAMES`) are left out, and
+    ``note`` says which.
+    """
+    path = Path(path)
+    rows, sep, header, skip, n = _layout(path, f"{n_features} features", 1)
+    cols, left = list(range(n)), []
+    if n > n_features:
+        col, why = label_column(header, _fields(rows[skip], sep))
+        if why != BY_DEFAULT:  # named, or the one column of text: never the first by default
+            cols.remove(col)
+            left.append(f"labels: column {_column_name(header, col)}")
+    for i in list(cols):
+        if len(cols) > n_features and header is not None and header[i].lower() in ROW_NUMBER_NAMES:
+            cols.remove(i)
+            left.append(f"row numbers: column {_column_name(header, i)}")
+    if len(cols) != n_features:
+        raise DataError(
+            f"{path}: rows of {n} columns"
+            + (f" ({len(cols)} without the {' and '.join(x.split(':')[0] for x in left)})"
+               if left else "")
+            + f", but the model takes {n_features} features; give the columns the model was "
+            "trained on, in the same order"
+        )
+    try:
+        X = np.loadtxt(rows[skip:], delimiter=sep, dtype=np.float64, ndmin=2, usecols=cols,
+                       quotechar='"')
+    except ValueError as exc:
+        msg = " ".join(str(exc).split())[:300]
+        raise DataError(f"{path}: cannot parse the features as numbers ({msg})") from None
+    from backprop.data.userdata import _check_X
+
+    note = f"left out: {'; '.join(left)}" if left else ""
+    return _check_X(X, path, "the feature columns"), note
+
+
 def load_csv(path: Path) -> Dataset:
     """Read a CSV data file (see the module docstring for the layouts it accepts).
 
@@ -181,27 +253,7 @@ def load_csv(path: Path) -> Dataset:
         0..255, reshaped to (N, s, s) images where D = s² ≥ 16; no test split.
         ``source`` says which column held the labels.
     """
-    rows = _read_text(path).splitlines()
-    body = [i for i, ln in enumerate(rows) if ln.strip()]
-    if not body:
-        raise DataError(f"{path}: the CSV file is empty; it needs a label and features per row")
-    top = rows[body[0]]
-    sep = "," if "," in top or not ("\t" in top or ";" in top) else ("\t" if "\t" in top else ";")
-    first = _fields(top, sep)
-    second = _fields(rows[body[1]], sep) if len(body) > 1 else None
-    header = first if has_header(first, second) else None
-    skip = body[1] if header is not None and len(body) > 1 else body[0]
-    if header is not None and len(body) < 2:
-        raise DataError(
-            f"{path}: needs at least one row with a label and one feature after the header"
-        )
-    n = len(_fields(rows[skip], sep))
-    if n < 2:
-        raise DataError(
-            f"{path}: needs at least one row with a label and one feature, found rows of "
-            f"{n} column"
-        )
-    _check_ragged(path, rows, sep, skip)
+    rows, sep, header, skip, n = _layout(path, "a label and one feature", 2)
     col, why = label_column(header, _fields(rows[skip], sep))
     y, X = _parse(path, rows[skip:], sep, col, n, header)
     del rows

@@ -332,11 +332,30 @@ def test_evaluate_on_data_with_other_classes(case):
     import io
 
     buf = io.BytesIO()
-    np.savez(buf, X=X, y=y, X_test=X, y_test=y)
+    names = np.array(["cat", "dog", "cow"])
+    np.savez(buf, X=X, y=y, X_test=X, y_test=y, class_names=names)
     case.write("three.npz", buf.getvalue())
     case.write("model.npz", good_model())
     r = case.run(["evaluate", "model.npz", "--data-dir", "three.npz"])
-    case.assert_refused(r, must_mention=["3 classes", "model.npz", "10"])
+    case.assert_refused(r, must_mention=["cat, dog, cow", "not trained on", "[0, 1, 2, 3, 4, 5"])
+
+
+def test_evaluate_on_some_of_the_models_classes(case):
+    """Digits 0, 1 and 2 only: the model's classes by name, scored (the others have no support)."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(30, 28, 28), dtype=np.uint8)
+    y = np.arange(30) % 3
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, X=X, y=y, X_test=X, y_test=y)
+    case.write("three.npz", buf.getvalue())
+    case.write("model.npz", good_model())
+    r = case.run(["evaluate", "model.npz", "--data-dir", "three.npz", "--json"])
+    assert r.rc == 0, r
+    m = json.loads(r.stdout)
+    assert m["n"] == 30 and [c["support"] for c in m["per_class"]] == [10, 10, 10] + [0] * 7
+    case.assert_harmless()
 
 
 # ------------------------------------------------------------------ report

@@ -151,22 +151,27 @@ def _parse(path: Path, rows: list[str], sep: str, col: int, n: int, header) -> t
     from backprop.data.userdata import _labels
 
     features = [i for i in range(n) if i != col]
-    try:
-        X = np.loadtxt(rows, delimiter=sep, dtype=np.float64, ndmin=2, usecols=features,
-                       quotechar='"')
-    except ValueError as exc:
-        msg = " ".join(str(exc).split())[:300]
-        raise DataError(
-            f"{path}: cannot parse as numbers ({msg}); expected one label column (column "
-            f"{_column_name(header, col)}) and one number per feature in the others, with "
-            "at most one header row"
-        ) from None
-    raw = np.loadtxt(rows, delimiter=sep, dtype=str, ndmin=1, usecols=col, quotechar='"')
-    labels = np.char.strip(np.char.strip(raw.astype(str)), '"')
-    try:
-        numbers = labels.astype(np.float64)
+    try:  # all numbers (the usual case): one pass
+        data = np.loadtxt(rows, delimiter=sep, dtype=np.float64, ndmin=2, quotechar='"')
+        numbers = data[:, col]
+        X = data[:, 1:] if col == 0 else data[:, features]
     except ValueError:
-        return labels, X  # text labels: the classes are their sorted distinct values
+        try:
+            X = np.loadtxt(rows, delimiter=sep, dtype=np.float64, ndmin=2, usecols=features,
+                           quotechar='"')
+        except ValueError as exc:
+            msg = " ".join(str(exc).split())[:300]
+            raise DataError(
+                f"{path}: cannot parse as numbers ({msg}); expected one label column (column "
+                f"{_column_name(header, col)}) and one number per feature in the others, "
+                "with at most one header row"
+            ) from None
+        raw = np.loadtxt(rows, delimiter=sep, dtype=str, ndmin=1, usecols=col, quotechar='"')
+        labels = np.char.strip(np.char.strip(raw.astype(str)), '"')
+        try:
+            numbers = labels.astype(np.float64)
+        except ValueError:
+            return labels, X  # text labels: the classes are their sorted distinct values
     try:
         y = _labels(numbers, path, f"the label column ({_column_name(header, col)})")
     except DataError as exc:
@@ -281,8 +286,9 @@ def _drop_row_numbers(X: np.ndarray, header: list[str] | None, col: int) -> tupl
             v = X[:, j]
             if np.all(np.mod(v, 1) == 0) and len(np.unique(v)) == len(v):
                 drop.append(j)
-    keep = [j for j in range(X.shape[1]) if j not in drop]
-    return X[:, keep], [_column_name(header, features[j]) for j in drop]
+    if not drop:
+        return X, []
+    return np.delete(X, drop, axis=1), [_column_name(header, features[j]) for j in drop]
 
 
 def _dataset(path: Path, X: np.ndarray, y: np.ndarray, source: str) -> Dataset:

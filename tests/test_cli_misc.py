@@ -159,6 +159,33 @@ def test_evaluate_a_csv_test_file_of_some_classes(tmp_path, capsys):
     assert "[daisy]" in err and err.count("\n") == 1
 
 
+def test_predict_rows_of_pixels_with_a_model_of_images(tmp_path, capsys):
+    """Kaggle's layout: train.csv of label + 256 pixels (16×16 images), test.csv of pixels
+    without labels; predict classifies each row as the model does the same images."""
+    from backprop.model.modelfile import load
+
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 256, (60, 256))
+    y = np.arange(60) % 2
+    X[y == 1, :128] //= 4  # class 1: a dark top half
+    head = ",".join(f"pixel{i}" for i in range(256))
+    (tmp_path / "train.csv").write_text(
+        "label," + head + "\n" + "".join(f"{k}," + ",".join(map(str, x)) + "\n"
+                                       for k, x in zip(y, X)))
+    (tmp_path / "test.csv").write_text(
+        head + "\n" + "".join(",".join(map(str, x)) + "\n" for x in X[:7]))
+    run = tmp_path / "run"
+    assert main(["train", "--data-dir", str(tmp_path / "train.csv"), "--out", str(run),
+                 "--epochs", "5", "--quiet", "--no-report"]) == 0
+    model = load(run / "model.npz")
+    assert model.image is not None  # a model of 16×16 images
+    capsys.readouterr()
+    assert main(["predict", str(run / "model.npz"), str(tmp_path / "test.csv"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    want = model.predict(X[:7].reshape(7, 16, 16).astype(np.uint8))
+    assert [g["label"] for g in got] == [model.class_names[k] for k in want]
+
+
 def test_debug_shows_the_traceback(tmp_path):
     from backprop.errors import ModelFileError
 

@@ -20,9 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "MNIST-like data: greyscale, invert a light background, crop to the ink, longest "
             "side 20 px, centre of mass at the centre of 28x28; for a folder of your own "
             "images: greyscale at the training size), scale it like the training data, and "
-            "print the label and the top-3 probabilities. A model of a table (trained on a "
-            ".csv or an .npz of feature rows) classifies each row of CSV files laid out like "
-            "its training file, with or without the label column."
+            "print the label and the top-3 probabilities. Given .csv files, it classifies each "
+            "row, laid out like the model's training file (a table's features, or an image's "
+            "pixels in a row), with or without the label column."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")
     model = load(args.model)
-    if model.image is None:
-        return predict_rows(args, model)
+    if model.image is None or all(Path(p).suffix.lower() == ".csv" for p in args.images):
+        return predict_rows(args, model)  # rows of numbers (of pixels, for a model of images)
     steps = model.image_steps(args.model)
     if args.show_input:
         Path(args.show_input).mkdir(parents=True, exist_ok=True)
@@ -82,12 +82,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def predict_rows(args: argparse.Namespace, model) -> int:
-    """Classify every row of the CSV files in ``args.images`` with a model of a table."""
+    """Classify every row of the CSV files in ``args.images``: a table's rows, or images as
+    rows of pixels (Kaggle's digit-recognizer ``test.csv``), as the model was trained on."""
     from backprop.data.csvread import read_features
     from backprop.errors import DataError
 
     if args.show_input:
-        raise DataError(f"--show-input shows images, but {args.model} takes rows of numbers")
+        raise DataError("--show-input shows the images of image files, not the rows of a .csv")
     names, results, failed = model.class_names, [], 0
     for path in args.images:
         try:

@@ -120,8 +120,10 @@ def test_evaluate_a_csv_test_file_of_some_classes(tmp_path, capsys):
     (tmp_path / "test.csv").write_text(text)
     run = tmp_path / "run"
     assert main(["train", "--data-dir", str(tmp_path / "train.csv"), "--out", str(run),
-                 "--epochs", "30", "--quiet", "--no-report"]) == 0
-    assert f"backprop evaluate {run / 'model.npz'} --data-dir TEST" in capsys.readouterr().out
+                 "--epochs", "30", "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert "(labels: column 'kind', the one column of text, at an end)" in out.splitlines()[0]
+    assert f"backprop evaluate {run / 'model.npz'} --data-dir TEST" in out
     from backprop.model.modelfile import load
 
     model = load(run / "model.npz")

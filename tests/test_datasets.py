@@ -254,6 +254,17 @@ def test_csv_label_column_errors_say_how_to_choose(tmp_path: Path) -> None:
     (tmp_path / "trailing.csv").write_text("0,1.5,2.5,\n1,0.5,3.5,\n")
     with pytest.raises(DataError, match="cannot parse as numbers"):
         load_dataset(data_dir=tmp_path / "trailing.csv")
+    # one column of text in the middle is a feature (Titanic's Sex), not taken for the label;
+    # a quoted field may hold the delimiter
+    (tmp_path / "titanic.csv").write_text(
+        'PassengerId,Survived,Name,Sex,Age\n1,0,"Braund, Mr. Owen",male,22\n'
+        '2,1,"Cumings, Mrs. John",female,38\n')
+    with pytest.raises(DataError, match="the columns 'Name', 'Sex' hold text.*name the label"):
+        load_dataset(data_dir=tmp_path / "titanic.csv")
+    (tmp_path / "named.csv").write_text(
+        'Name,label,Age\n"Braund, Mr. Owen",0,22\n"Cumings, Mrs. John",1,38\n')
+    with pytest.raises(DataError, match="the column 'Name' holds text"):
+        load_dataset(data_dir=tmp_path / "named.csv")
     (tmp_path / "ragged.csv").write_text("species,a\nx,1\ny,2,3\n")
     with pytest.raises(DataError, match="line 3 has 3 fields where line 2 has 2"):
         load_dataset(data_dir=tmp_path / "ragged.csv")

@@ -14,8 +14,10 @@ The rules, in order (:func:`label_column`):
 
 1. a header field named ``label``, ``class``, ``target`` or ``y`` (any case)
    is the label column;
-2. otherwise the one column whose first data row is not a number is the label
-   column (text labels, wherever they are);
+2. otherwise the one column whose first data row is not a number, when it is
+   the first or the last column, is the label column (text labels; one column
+   of text in the middle is more likely a feature such as ``Sex``, and is
+   refused with the advice to name the label column);
 3. otherwise the first column.
 
 A column headed ``id``, ``index``, ``Unnamed: 0`` or nothing whose values are
@@ -31,6 +33,7 @@ it is read.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +49,7 @@ __all__ = ["LABEL_NAMES", "ROW_NUMBER_NAMES", "load_csv", "read_features", "labe
 LABEL_NAMES = ("label", "class", "target", "y")
 
 #: Why :func:`label_column` chose a column.
-BY_NAME, BY_TEXT = "by its name", "the one column of text"
+BY_NAME, BY_TEXT = "by its name", "the one column of text, at an end"
 BY_DEFAULT = "the first; name another 'label' in a header row to choose it"
 
 #: Header names of a column that may number the rows (dropped when it does).
@@ -62,7 +65,10 @@ def _is_number(text: str) -> bool:
 
 
 def _fields(line: str, sep: str) -> list[str]:
-    return [f.strip().strip('"').strip() for f in line.split(sep)]
+    """The fields of one row, quotes honoured (``"Braund, Mr. Owen"`` is one field)."""
+    if '"' not in line:
+        return [f.strip() for f in line.split(sep)]
+    return [f.strip() for f in next(csv.reader([line], delimiter=sep, skipinitialspace=True))]
 
 
 def has_header(first: list[str], second: list[str] | None) -> bool:
@@ -96,7 +102,7 @@ def label_column(header: list[str] | None, row: list[str]) -> tuple[int, str]:
         if named:
             return named[0], BY_NAME
     text = [i for i, f in enumerate(row) if f and not _is_number(f)]  # an empty field: no
-    if len(text) == 1:
+    if len(text) == 1 and text[0] in (0, len(row) - 1):  # labels sit at an end
         return text[0], BY_TEXT
     return 0, BY_DEFAULT
 
@@ -136,12 +142,13 @@ def _read_text(path: Path) -> str:
 
 def _check_ragged(path: Path, rows: list[str], sep: str, skip: int) -> None:
     """Every data row has as many fields as the first (before columns are picked)."""
-    want = rows[skip].count(sep)
+    want = len(_fields(rows[skip], sep))
     for i, ln in enumerate(rows[skip:], start=skip):
-        if ln.strip() and ln.count(sep) != want:
+        # a separator count is enough unless quotes may hide separators
+        if ln.strip() and ln.count(sep) + 1 != want and len(_fields(ln, sep)) != want:
             raise DataError(
-                f"{path}: cannot parse as numbers (line {i + 1} has {ln.count(sep) + 1} "
-                f"fields where line {skip + 1} has {want + 1}); every row needs a label and "
+                f"{path}: cannot parse as numbers (line {i + 1} has {len(_fields(ln, sep))} "
+                f"fields where line {skip + 1} has {want}); every row needs a label and "
                 "the same number of features"
             )
 
@@ -160,6 +167,18 @@ def _parse(path: Path, rows: list[str], sep: str, col: int, n: int, header) -> t
             X = np.loadtxt(rows, delimiter=sep, dtype=np.float64, ndmin=2, usecols=features,
                            quotechar='"')
         except ValueError as exc:
+            first = _fields(next(r for r in rows if r.strip()), sep)
+            text = [i for i in features if i < len(first) and first[i] and
+                    not _is_number(first[i])]
+            if len(text) > 0 and header is not None:
+                names = ", ".join(_column_name(header, i) for i in text[:6])
+                raise DataError(
+                    f"{path}: cannot parse as numbers: besides the label column "
+                    f"({_column_name(header, col)}), the column{'s' if len(text) > 1 else ''} "
+                    f"{names}{', ...' if len(text) > 6 else ''} "
+                    f"hold{'' if len(text) > 1 else 's'} text; features must be numbers: "
+                    "encode those as numbers or drop them, and name the label column 'label'"
+                ) from None
             msg = " ".join(str(exc).split())[:300]
             raise DataError(
                 f"{path}: cannot parse as numbers ({msg}); expected one label column (column "

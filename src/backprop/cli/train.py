@@ -198,8 +198,7 @@ def run(args: argparse.Namespace) -> int:
     if run_dir is None:  # a new run: fit length, distortions and validation to the data
         ds = load_data(cfg, args.cache_dir, progress=mode != "quiet")
         cfg, notes = adapt(cfg, ds, _given(args))
-        if "csv" in ds.files:  # which column held the labels, and why
-            notes.insert(0, f"read {ds.source}")
+        notes[:0] = [f"read {ds.source}"] * ("csv" in ds.files)  # the label column, and why
     data = prepare(cfg, args.cache_dir, mode != "quiet", model, ds)
     if cfg.ensemble > 1:  # (--resume refuses ensemble runs)
         from backprop.cli.ensemble import train_ensemble

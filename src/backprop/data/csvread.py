@@ -21,9 +21,9 @@ The rules, in order (:func:`label_column`):
 3. otherwise the first column.
 
 A column headed ``id``, ``index``, ``Unnamed: 0`` or nothing whose values are
-distinct whole numbers numbers the rows (pandas writes its index so) and is
-dropped.  The first non-blank row is a header when it names a label column, or when one
-of its fields is not a number where the row below holds a number.  The
+distinct whole numbers counts the rows (pandas writes its index so): it is
+dropped.  The first non-blank row is a header when it names a label column,
+or when one of its fields is not a number where the row below holds a number.  The
 delimiter is a comma, or, where the first row has none, a semicolon or a tab.
 Labels are whole numbers or text; the classes are their sorted distinct values.
 Every problem is a :class:`backprop.errors.DataError` naming the file and the

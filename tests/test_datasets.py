@@ -242,10 +242,17 @@ def test_csv_row_numbers_are_not_features(tmp_path: Path) -> None:
 
 
 def test_csv_label_column_errors_say_how_to_choose(tmp_path: Path) -> None:
-    # all numbers, label last, no name for it: the first column is read as the label
-    (tmp_path / "last.csv").write_text("a,b,outcome\n0.5,1.5,0\n2.5,3.5,1\n")
+    # a header, all numbers, no column named as the label: first or last? Not guessed
+    # (Pima diabetes: Pregnancies first, Outcome last; Kaggle tables: Id first)
+    for text in ("Pregnancies,Glucose,Outcome\n6,148,1\n1,85,0\n",
+                 "Id,a,b\n1,0.5,0\n2,2.5,1\n"):
+        (tmp_path / "last.csv").write_text(text)
+        with pytest.raises(DataError, match="which column is the label.*rename the label"):
+            load_dataset(data_dir=tmp_path / "last.csv")
+    # without a header, the first column, which must then hold whole numbers
+    (tmp_path / "first.csv").write_text("0.5,1.5,0\n2.5,3.5,1\n")
     with pytest.raises(DataError, match="name it 'label' in the header row"):
-        load_dataset(data_dir=tmp_path / "last.csv")
+        load_dataset(data_dir=tmp_path / "first.csv")
     # two columns of text: which is the label is not guessed
     (tmp_path / "two.csv").write_text("colour,size,kind\nred,1,a\nblue,2,b\n")
     with pytest.raises(DataError, match="cannot parse as numbers"):
@@ -257,9 +264,13 @@ def test_csv_label_column_errors_say_how_to_choose(tmp_path: Path) -> None:
     # one column of text in the middle is a feature (Titanic's Sex), not taken for the label;
     # a quoted field may hold the delimiter
     (tmp_path / "titanic.csv").write_text(
-        'PassengerId,Survived,Name,Sex,Age\n1,0,"Braund, Mr. Owen",male,22\n'
+        'PassengerId,Survived,Sex,Age\n1,0,male,22\n2,1,female,38\n')
+    with pytest.raises(DataError, match="which column is the label"):
+        load_dataset(data_dir=tmp_path / "titanic.csv")
+    (tmp_path / "titanic.csv").write_text(
+        'PassengerId,Label,Name,Sex,Age\n1,0,"Braund, Mr. Owen",male,22\n'
         '2,1,"Cumings, Mrs. John",female,38\n')
-    with pytest.raises(DataError, match="the columns 'Name', 'Sex' hold text.*name the label"):
+    with pytest.raises(DataError, match="the columns 'Name', 'Sex' hold text.*encode"):
         load_dataset(data_dir=tmp_path / "titanic.csv")
     (tmp_path / "named.csv").write_text(
         'Name,label,Age\n"Braund, Mr. Owen",0,22\n"Cumings, Mrs. John",1,38\n')

@@ -18,7 +18,9 @@ The rules, in order (:func:`label_column`):
    the first or the last column, is the label column (text labels; one column
    of text in the middle is more likely a feature such as ``Sex``, and is
    refused with the advice to name the label column);
-3. otherwise the first column.
+3. otherwise, in a file without a header, the first column; a file with a
+   header that names no label column and has numbers at both ends is refused
+   (is the label the first column or the last?), with the advice to name it.
 
 A column headed ``id``, ``index``, ``Unnamed: 0`` or nothing whose values are
 distinct whole numbers counts the rows (pandas writes its index so): it is
@@ -278,7 +280,15 @@ def load_csv(path: Path) -> Dataset:
         ``source`` says which column held the labels.
     """
     rows, sep, header, skip, n = _layout(path, "a label and one feature", 2)
-    col, why = label_column(header, _fields(rows[skip], sep))
+    row = _fields(rows[skip], sep)
+    col, why = label_column(header, row)
+    if header is not None and why == BY_DEFAULT and _is_number(row[0]) and _is_number(row[-1]):
+        raise DataError(
+            f"{path}: which column is the label? The header names none 'label', 'class', "
+            f"'target' or 'y', and its first column ({_column_name(header, 0)}) and last "
+            f"({_column_name(header, n - 1)}) are both numbers; rename the label column "
+            "'label' in the header"
+        )
     y, X = _parse(path, rows[skip:], sep, col, n, header)
     del rows
     source = f"{path} (labels: column {_column_name(header, col)}, {why}"

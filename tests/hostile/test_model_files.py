@@ -325,32 +325,27 @@ def test_evaluate_on_data_with_another_input_size(case):
     case.assert_refused(r, must_mention=["xor", "model.npz", "features"])
 
 
-def test_evaluate_on_data_with_other_classes(case):
-    rng = np.random.default_rng(0)
-    X = rng.integers(0, 256, size=(30, 28, 28), dtype=np.uint8)
-    y = np.arange(30) % 3
+def _three_classes(case, **extra) -> None:
+    """three.npz: 30 random 28×28 images of labels 0, 1, 2 (train and test), and model.npz."""
     import io
 
+    X = np.random.default_rng(0).integers(0, 256, size=(30, 28, 28), dtype=np.uint8)
+    y = np.arange(30) % 3
     buf = io.BytesIO()
-    names = np.array(["cat", "dog", "cow"])
-    np.savez(buf, X=X, y=y, X_test=X, y_test=y, class_names=names)
+    np.savez(buf, X=X, y=y, X_test=X, y_test=y, **extra)
     case.write("three.npz", buf.getvalue())
     case.write("model.npz", good_model())
+
+
+def test_evaluate_on_data_with_other_classes(case):
+    _three_classes(case, class_names=np.array(["cat", "dog", "cow"]))
     r = case.run(["evaluate", "model.npz", "--data-dir", "three.npz"])
     case.assert_refused(r, must_mention=["cat, dog, cow", "not trained on", "[0, 1, 2, 3, 4, 5"])
 
 
 def test_evaluate_on_some_of_the_models_classes(case):
     """Digits 0, 1 and 2 only: the model's classes by name, scored (the others have no support)."""
-    rng = np.random.default_rng(0)
-    X = rng.integers(0, 256, size=(30, 28, 28), dtype=np.uint8)
-    y = np.arange(30) % 3
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, X=X, y=y, X_test=X, y_test=y)
-    case.write("three.npz", buf.getvalue())
-    case.write("model.npz", good_model())
+    _three_classes(case)
     r = case.run(["evaluate", "model.npz", "--data-dir", "three.npz", "--json"])
     assert r.rc == 0, r
     m = json.loads(r.stdout)

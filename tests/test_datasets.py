@@ -241,44 +241,31 @@ def test_csv_row_numbers_are_not_features(tmp_path: Path) -> None:
     assert load_dataset(data_dir=tmp_path / "ids.csv").X_train.tolist() == [[1, 5.1], [1, 7.0]]
 
 
-def test_csv_label_column_errors_say_how_to_choose(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text, words", [
     # a header, all numbers, no column named as the label: first or last? Not guessed
-    # (Pima diabetes: Pregnancies first, Outcome last; Kaggle tables: Id first)
-    for text in ("Pregnancies,Glucose,Outcome\n6,148,1\n1,85,0\n",
-                 "Id,a,b\n1,0.5,0\n2,2.5,1\n"):
-        (tmp_path / "last.csv").write_text(text)
-        with pytest.raises(DataError, match="which column is the label.*rename the label"):
-            load_dataset(data_dir=tmp_path / "last.csv")
+    ("Pregnancies,Glucose,Outcome\n6,148,1\n1,85,0\n",  # Pima diabetes: Outcome last
+     "which column is the label.*rename the label"),
+    ("Id,a,b\n1,0.5,0\n2,2.5,1\n", "which column is the label.*rename the label"),  # Kaggle
     # without a header, the first column, which must then hold whole numbers
-    (tmp_path / "first.csv").write_text("0.5,1.5,0\n2.5,3.5,1\n")
-    with pytest.raises(DataError, match="name it 'label' in the header row"):
-        load_dataset(data_dir=tmp_path / "first.csv")
+    ("0.5,1.5,0\n2.5,3.5,1\n", "name it 'label' in the header row"),
     # two columns of text: which is the label is not guessed
-    (tmp_path / "two.csv").write_text("colour,size,kind\nred,1,a\nblue,2,b\n")
-    with pytest.raises(DataError, match="cannot parse as numbers"):
-        load_dataset(data_dir=tmp_path / "two.csv")
+    ("colour,size,kind\nred,1,a\nblue,2,b\n", "cannot parse as numbers"),
     # a trailing comma leaves an empty column: a missing value, not a column of labels
-    (tmp_path / "trailing.csv").write_text("0,1.5,2.5,\n1,0.5,3.5,\n")
-    with pytest.raises(DataError, match="cannot parse as numbers"):
-        load_dataset(data_dir=tmp_path / "trailing.csv")
-    # one column of text in the middle is a feature (Titanic's Sex), not taken for the label;
+    ("0,1.5,2.5,\n1,0.5,3.5,\n", "cannot parse as numbers"),
+    # one column of text in the middle is a feature (Titanic's Sex), not taken for the label
+    ("PassengerId,Survived,Sex,Age\n1,0,male,22\n2,1,female,38\n", "which column is the label"),
     # a quoted field may hold the delimiter
-    (tmp_path / "titanic.csv").write_text(
-        'PassengerId,Survived,Sex,Age\n1,0,male,22\n2,1,female,38\n')
-    with pytest.raises(DataError, match="which column is the label"):
-        load_dataset(data_dir=tmp_path / "titanic.csv")
-    (tmp_path / "titanic.csv").write_text(
-        'PassengerId,Label,Name,Sex,Age\n1,0,"Braund, Mr. Owen",male,22\n'
-        '2,1,"Cumings, Mrs. John",female,38\n')
-    with pytest.raises(DataError, match="the columns 'Name', 'Sex' hold text.*encode"):
-        load_dataset(data_dir=tmp_path / "titanic.csv")
-    (tmp_path / "named.csv").write_text(
-        'Name,label,Age\n"Braund, Mr. Owen",0,22\n"Cumings, Mrs. John",1,38\n')
-    with pytest.raises(DataError, match="the column 'Name' holds text"):
-        load_dataset(data_dir=tmp_path / "named.csv")
-    (tmp_path / "ragged.csv").write_text("species,a\nx,1\ny,2,3\n")
-    with pytest.raises(DataError, match="line 3 has 3 fields where line 2 has 2"):
-        load_dataset(data_dir=tmp_path / "ragged.csv")
+    ('PassengerId,Label,Name,Sex,Age\n1,0,"Braund, Mr. Owen",male,22\n'
+     '2,1,"Cumings, Mrs. John",female,38\n', "the columns 'Name', 'Sex' hold text.*encode"),
+    ('Name,label,Age\n"Braund, Mr. Owen",0,22\n"Cumings, Mrs. John",1,38\n',
+     "the column 'Name' holds text"),
+    ("species,a\nx,1\ny,2,3\n", "line 3 has 3 fields where line 2 has 2"),
+], ids=["pima", "kaggle-id", "no-header", "two-texts", "trailing-comma", "text-feature",
+        "quoted-comma", "one-text-feature", "ragged"])
+def test_csv_label_column_errors_say_how_to_choose(tmp_path: Path, text: str, words: str) -> None:
+    (tmp_path / "d.csv").write_text(text)
+    with pytest.raises(DataError, match=words):
+        load_dataset(data_dir=tmp_path / "d.csv")
 
 
 def make_image(path: Path, value: int, size: tuple[int, int] = (6, 4), mode: str = "L") -> None:

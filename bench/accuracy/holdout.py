@@ -32,7 +32,8 @@ from backprop.selection import _train_fold
 HERE = Path(__file__).parent
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str], variant: dict | None = None) -> None:
+    """``variant``: what ``holdout_variants.py`` changed, recorded in the line."""
     name, changes = argv[0], json.loads(argv[1] if len(argv) > 1 else "{}")
     data = argv[2] if len(argv) > 2 else "fashion-mnist"
     fraction = float(argv[3]) if len(argv) > 3 else 1 / 6
@@ -52,6 +53,8 @@ def main(argv: list[str]) -> None:
         "epochs": epochs, "train_seconds": round(seconds, 1),
         "wall_seconds": round(time.time() - start, 1),
     }
+    if variant:
+        line["variant"] = variant
     print(json.dumps(line), flush=True)
     with open(HERE / "holdout-results.jsonl", "a") as f:
         f.write(json.dumps(line) + "\n")

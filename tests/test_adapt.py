@@ -298,3 +298,13 @@ def test_the_default_learns_a_table_of_unlike_ranges(tmp_path, capsys):
 
     model = Model.load(run / "model.npz")
     assert np.mean(model.predict(X_te) == y_te) >= 0.94
+
+
+def test_colour_images_get_input_dropout_not_distortions():
+    """The distortions are for greyscale images: 28×28 RGB samples get input dropout instead."""
+    from backprop.adapt import INPUT_DROPOUT
+
+    cfg = TrainConfig(augment="affine", validation_split=0.0)
+    out, notes = adapt(cfg, _ds(100, (28, 28, 3)))
+    assert (out.augment, out.flip, out.input_dropout) == ("none", False, INPUT_DROPOUT)
+    assert any("28×28 colour images" in n and "input dropout" in n for n in notes), notes

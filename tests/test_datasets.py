@@ -350,3 +350,83 @@ def test_cli_list_matches_what_loads(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "not here: backprop data fetch mnist" in rows["mnist"]
     assert main(["data", "list", "xor"]) == 0
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["name", "xor"]
+
+
+# Red and green of one ITU-R 601 luma (Pillow's "L": 0.299 R + 0.587 G + 0.114 B = 60):
+# read as greyscale, a red square and a green one are the same image.
+RED, GREEN = (200, 0, 0), (0, 102, 0)
+
+
+def square(colour: tuple[int, int, int], at: tuple[int, int] = (3, 3),
+           side: int = 12) -> np.ndarray:
+    """uint8 (side, side, 3): black, with a 5x5 square of ``colour`` whose corner is ``at``."""
+    a = np.zeros((side, side, 3), np.uint8)
+    a[at[0]: at[0] + 5, at[1]: at[1] + 5] = colour
+    return a
+
+
+def test_red_and_green_have_one_grey_level() -> None:
+    grey = [Image.new("RGB", (1, 1), c).convert("L").getpixel((0, 0)) for c in (RED, GREEN)]
+    assert grey == [60, 60]
+
+
+def test_colour_image_folder_reads_rgb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    written = {"green": [square(GREEN, (1, 2)), square(GREEN, (6, 5))],
+               "red": [square(RED, (0, 0)), square(RED, (7, 7))]}
+    for name, images in written.items():
+        for i, a in enumerate(images):
+            folder = tmp_path / "imgs" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(a, "RGB").save(folder / f"{i}.png")
+    ds = load_dataset(data_dir=tmp_path / "imgs")
+    assert ds.image_shape == (12, 12, 3) and ds.X_train.dtype == np.uint8
+    assert ds.class_names == ["green", "red"] and ds.y_train.tolist() == [0, 0, 1, 1]
+    assert np.array_equal(ds.X_train, np.stack(written["green"] + written["red"]))
+    assert main(["data", "info", "--data-dir", str(tmp_path / "imgs")]) == 0
+    out = capsys.readouterr().out
+    assert "(12, 12, 3) uint8" in out and "colour (RGB), 3 inputs a pixel" in out
+
+
+def test_grey_saved_as_rgb_jpeg_stays_grey(tmp_path: Path) -> None:
+    """Colour is told on the decoded pixels: an RGB JPEG of grey levels is a grey image."""
+    grey = np.tile(np.arange(0, 240, 20, dtype=np.uint8), (12, 1))
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        Image.fromarray(np.repeat(grey[..., None], 3, axis=2), "RGB").save(
+            tmp_path / name / "1.jpg", quality=95)
+    ds = load_dataset(data_dir=tmp_path)
+    assert ds.image_shape == (12, 12) and ds.X_train.shape == (2, 12, 12)
+    assert np.abs(ds.X_train[0].astype(int) - grey).max() <= 3  # JPEG's loss only
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_one_colour_image_reads_the_whole_folder_in_colour(tmp_path: Path, split: bool) -> None:
+    """A grey image beside a colour one (in the same split or the other) reads as RGB, its
+    grey level in all three channels."""
+    train = tmp_path / "train" if split else tmp_path
+    make_image(train / "a" / "1.png", 77, size=(12, 12))
+    make_image(train / "b" / "2.png", 150, size=(12, 12), mode="RGB")  # grey, saved as RGB
+    colour = (tmp_path / "test" if split else tmp_path) / "b" / "3.png"
+    if split:
+        make_image(tmp_path / "test" / "a" / "4.png", 5, size=(12, 12))
+    colour.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(square(RED), "RGB").save(colour)
+    ds = load_dataset(data_dir=tmp_path)
+    assert ds.image_shape == (12, 12, 3) and ds.X_train.shape[1:] == (12, 12, 3)
+    assert np.all(ds.X_train[0] == 77) and np.all(ds.X_train[1] == 150)
+    shown = ds.X_test[1] if split else ds.X_train[2]
+    assert np.array_equal(shown, square(RED))
+
+
+def test_the_byte_budget_counts_three_channels(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two 12x12 images: 288 bytes grey, 864 in colour; a 500-byte budget holds only grey."""
+    monkeypatch.setenv("BACKPROP_MAX_DATA_BYTES", "500")
+    make_image(tmp_path / "grey" / "a" / "1.png", 9, size=(12, 12))
+    make_image(tmp_path / "grey" / "b" / "2.png", 99, size=(12, 12))
+    assert load_dataset(data_dir=tmp_path / "grey").X_train.nbytes == 288
+    make_image(tmp_path / "mixed" / "a" / "1.png", 9, size=(12, 12))
+    (tmp_path / "mixed" / "b").mkdir()
+    Image.fromarray(square(GREEN), "RGB").save(tmp_path / "mixed" / "b" / "2.png")
+    with pytest.raises(DataError, match=r"2.png: .*864 bytes.*BACKPROP_MAX_DATA_BYTES"):
+        load_dataset(data_dir=tmp_path / "mixed")

@@ -235,8 +235,12 @@ def input_decisions(cfg, ds, given=()) -> tuple[dict, list[str]]:
 
 
 def _shape_words(image_shape) -> str:
+    from backprop.data.colour import is_colour_shape
+
     if image_shape is None or len(image_shape) < 2:
         return "not images"
+    if is_colour_shape(image_shape):
+        return "×".join(str(int(s)) for s in image_shape[:2]) + " colour images"
     return "×".join(str(int(s)) for s in image_shape) + " images"
 
 

@@ -181,6 +181,15 @@ def _given(args: argparse.Namespace) -> set[str]:
     return given
 
 
+def read_notes(ds) -> list[str]:
+    """What ``train`` says of how it read ``ds``: a CSV's label column (and why), colour images."""
+    from backprop.data.colour import colour_words
+
+    if colour_words(ds.image_shape):
+        return [f"read {ds.source} in {colour_words(ds.image_shape)}"]
+    return [f"read {ds.source}"] * ("csv" in ds.files)  # the CSV reader notes the label column
+
+
 def run(args: argparse.Namespace) -> int:
     from backprop.adapt import adapt
     from backprop.cli.trainsummary import finish
@@ -198,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     if run_dir is None:  # a new run: fit length, distortions and validation to the data
         ds = load_data(cfg, args.cache_dir, progress=mode != "quiet")
         cfg, notes = adapt(cfg, ds, _given(args))
-        notes[:0] = [f"read {ds.source}"] * ("csv" in ds.files)  # the label column, and why
+        notes[:0] = read_notes(ds)
     data = prepare(cfg, args.cache_dir, mode != "quiet", model, ds)
     if cfg.ensemble > 1:  # (--resume refuses ensemble runs)
         from backprop.cli.ensemble import train_ensemble

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backprop.data.colour import colour_words
 from backprop.errors import DataError
 from backprop.limits import limit, over
 
@@ -33,7 +34,8 @@ class Dataset:
         an image folder without ``test/``).
     class_names : list of str
     image_shape : tuple of int or None
-        ``(28, 28)``, ``(8, 8)``...; None for non-image data.
+        ``(28, 28)``, ``(8, 8)``...; ``(H, W, 3)`` for colour (RGB) images;
+        None for non-image data.
     source : str
         Where the data came from (a folder, a file, "bundled").
     files : dict of str to pathlib.Path
@@ -63,6 +65,8 @@ class Dataset:
             lines.append(f"  {role:<13}{path}  ({size:,} bytes)")
         shape = self.image_shape if self.image_shape is not None else self.X_train.shape[1:]
         lines.append(f"sample     {tuple(shape)} {self.X_train.dtype}")
+        if colour_words(self.image_shape):
+            lines.append(f"pixels     {colour_words(self.image_shape)}")
         lines.append(f"classes    {self.n_classes}")
         parts = [("train", self.y_train)]
         if self.y_test is not None:

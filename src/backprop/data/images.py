@@ -28,7 +28,9 @@ and repeats exactly that on a new image:
     already in that form (MNIST, Fashion-MNIST, KMNIST, the scikit-learn digits).
 ``"plain"``
     the picture as it is, resized to the training images' shape if it differs:
-    for a folder of your own images, which training read as they are.
+    for a folder of your own images, which training read as they are.  Its
+    shape is (H, W), or (H, W, 3) for colour images (:mod:`backprop.data.colour`):
+    a new image is then read in colour, a grey one in all three channels.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import os
 import re
 import struct
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,14 +97,31 @@ def read_grey(source: str | os.PathLike | bytes, name: str | None = None,
               limit: int | None = None) -> np.ndarray:
     """Decode an image file (or its bytes) to float32 greyscale (H, W) in [0, 1].
 
+    Parameters and errors as :func:`decode` (which this is with ``convert`` the
+    greyscale conversion of the module docstring).
+    """
+    return decode(source, _to_grey, name, limit)
+
+
+def decode(source: str | os.PathLike | bytes, convert: Callable[[Any], np.ndarray],
+           name: str | None = None, limit: int | None = None) -> np.ndarray:
+    """Open an image file (or its bytes), bounded, and return ``convert`` of its first frame.
+
     Parameters
     ----------
     source : str, PathLike or bytes
         A file, or the bytes of one (as posted to the page).
+    convert : callable
+        Loaded Pillow image to float32 array in [0, 1].
     name : str, optional
         What error messages call it (default: the path, or "image").
     limit : int, optional
         Largest pixel count (default :func:`max_pixels`).
+
+    Returns
+    -------
+    ndarray
+        What ``convert`` returns, e.g. float32 (H, W) grey or (H, W, 3) RGB.
 
     Raises
     ------
@@ -137,7 +157,7 @@ def read_grey(source: str | os.PathLike | bytes, name: str | None = None,
                     raise DataError(f"{name}: the image is {w}x{h} pixels, it has no pixels")
                 im.seek(0)
                 im.load()
-                return _to_grey(im)
+                return convert(im)
     except DataError:
         raise
     except Image.DecompressionBombError as exc:
@@ -217,12 +237,16 @@ def mnist_style(
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def _resize(grey: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def _resize(grey: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``grey`` (H, W) resized to ``shape`` (h, w); to (h, w, 3) each channel resized alike."""
     from PIL import Image
 
     if grey.shape == shape:
         return grey
-    im = Image.fromarray(np.asarray(grey, dtype=np.float32), mode="F")
+    if len(shape) == 3:
+        rgb = grey if grey.ndim == 3 else np.repeat(grey[..., None], shape[2], axis=2)
+        return np.stack([_resize(rgb[..., c], shape[:2]) for c in range(shape[2])], axis=-1)
+    im = Image.fromarray(np.ascontiguousarray(grey, dtype=np.float32), mode="F")
     return np.asarray(im.resize((shape[1], shape[0]), Image.Resampling.LANCZOS), np.float32)
 
 
@@ -235,7 +259,8 @@ class ImageSteps:
     kind : {"mnist", "plain"}
         See the module docstring.
     shape : tuple of int
-        (height, width) of a training image.
+        (height, width) of a training image, or (height, width, 3) for colour
+        ("plain" only).
     box : int
         Longest side of the ink ("mnist" only; 20 for 28×28).
     ink : float
@@ -244,7 +269,7 @@ class ImageSteps:
     """
 
     kind: str
-    shape: tuple[int, int]
+    shape: tuple[int, ...]
     box: int = 0
     ink: float = 255.0
 
@@ -252,8 +277,13 @@ class ImageSteps:
         if self.kind not in ("mnist", "plain"):
             raise DataError(f"image steps {self.kind!r} are unknown; expected mnist or plain")
         shape = tuple(int(s) for s in self.shape)
-        if len(shape) != 2 or not all(1 <= s <= 4096 for s in shape):
-            raise DataError(f"image shape {self.shape!r} must be two sides of 1..4096 pixels")
+        if len(shape) not in (2, 3) or not all(1 <= s <= 4096 for s in shape[:2]) or (
+                shape[2:] not in ((), (3,))):
+            raise DataError(f"image shape {self.shape!r:.60} must be two sides of 1..4096 pixels, "
+                            "or two sides and 3 channels (RGB) for colour")
+        if self.kind == "mnist" and len(shape) == 3:
+            raise DataError(f"MNIST-style image steps are for greyscale, got shape {shape}; "
+                            "colour images take plain steps")
         if self.kind == "mnist" and shape[0] != shape[1]:
             raise DataError(f"MNIST-style image steps need a square shape, got {shape}")
         if not (np.isfinite(self.ink) and self.ink > 0):
@@ -263,14 +293,23 @@ class ImageSteps:
         object.__setattr__(self, "box", min(box, shape[0]) if self.kind == "mnist" else 0)
         object.__setattr__(self, "ink", float(self.ink))
 
+    @property
+    def channels(self) -> int:
+        """1 for greyscale, 3 for colour (RGB)."""
+        return self.shape[2] if len(self.shape) == 3 else 1
+
     def picture(self, grey: np.ndarray, source: str = "image") -> np.ndarray:
-        """The image the network sees, as uint8 (H, W) grey levels (255 = full ink)."""
+        """The image the network sees, uint8 of ``shape``: grey levels (255 = full ink) or RGB.
+
+        ``grey`` is (H, W) in [0, 1], or (H, W, 3) for colour steps (a grey
+        image given to colour steps goes in all three channels).
+        """
         if self.kind == "mnist":
             return mnist_style(grey, size=self.shape[0], box=self.box, source=source)
         return np.clip(np.round(_resize(grey, self.shape) * 255.0), 0, 255).astype(np.uint8)
 
     def values(self, picture: np.ndarray) -> np.ndarray:
-        """A picture (uint8) in the training data's units: (H, W), full ink = ``ink``."""
+        """A picture (uint8) in the training data's units: ``shape``, full ink = ``ink``."""
         if self.ink == 255.0:
             return np.asarray(picture, dtype=np.uint8)
         return np.asarray(picture, dtype=np.float64) * (self.ink / 255.0)
@@ -297,12 +336,13 @@ def load_digit(path: str | os.PathLike, size: int = 28, box: int = 20) -> np.nda
 
 
 def save_png(image: np.ndarray, path: str | os.PathLike, scale: int = 1) -> Path:
-    """Write a uint8 greyscale array as PNG, optionally enlarged ``scale`` times (nearest)."""
+    """Write a uint8 (H, W) grey or (H, W, 3) RGB array as PNG, ``scale`` times larger (nearest)."""
     from PIL import Image
 
     from backprop.fileio import atomic_open
 
-    im = Image.fromarray(np.asarray(image, dtype=np.uint8), mode="L")
+    pixels = np.asarray(image, dtype=np.uint8)
+    im = Image.fromarray(pixels, mode="RGB" if pixels.ndim == 3 else "L")
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
     path = Path(path)

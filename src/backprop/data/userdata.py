@@ -13,8 +13,9 @@ the limit.
   or ``y`` in a header, the one column of text, or else the first) and one
   number per feature in the others (:mod:`backprop.data.csvread`);
 * a folder with one sub-folder per class of images (or ``train/`` and ``test/``
-  folders laid out that way), decoded by :func:`backprop.data.images.read_grey`
-  (raster formats only, a pixel limit).
+  folders laid out that way), decoded by :func:`backprop.data.colour.read_pixels`
+  (raster formats only, a pixel limit): greyscale (N, H, W) uint8, or, when any
+  image is colour, every image as RGB (N, H, W, 3).
 
 Classes: string labels and integer labels alike become the sorted distinct
 values (at most ``BACKPROP_MAX_CLASSES``), so one absurd label such as 10**9
@@ -189,7 +190,7 @@ class _Budget:
     """Counts folder entries against ``BACKPROP_MAX_IMAGE_FILES`` and pixels against memory."""
 
     def __init__(self, root: Path) -> None:
-        self.root, self.entries, self.bytes = root, 0, 0
+        self.root, self.entries, self.bytes, self.colour = root, 0, 0, False
         self.max_entries = limit("BACKPROP_MAX_IMAGE_FILES")
         self.max_bytes = limit("BACKPROP_MAX_DATA_BYTES")
 
@@ -201,22 +202,37 @@ class _Budget:
                 f"{folder.name}/), the limit; if that is genuine, raise BACKPROP_MAX_IMAGE_FILES"
             )
 
-    def image(self, f: Path, nbytes: int) -> None:
-        self.bytes += nbytes
+    def image(self, f: Path, pixels: np.ndarray) -> None:
+        """Count an image's bytes: from the first colour image on, every image takes 3 a pixel."""
+        if pixels.ndim == 3 and not self.colour:
+            self.colour = True
+            self.bytes *= 3  # the grey images read so far become RGB
+        self.bytes += pixels.nbytes * (3 if self.colour and pixels.ndim == 2 else 1)
         if self.bytes > self.max_bytes:
             raise DataError(f"{f}: " + over(
                 "BACKPROP_MAX_DATA_BYTES", "the images read so far take", self.bytes))
 
 
-def _grey_uint8(f: Path) -> np.ndarray:
-    from backprop.data.images import read_grey  # the one image decoder
+def _pixels_uint8(f: Path) -> np.ndarray:
+    from backprop.data.colour import read_pixels  # the one image decoder, grey or colour
 
-    return np.round(read_grey(f) * 255.0).astype(np.uint8)
+    return np.round(read_pixels(f) * 255.0).astype(np.uint8)
+
+
+def _stack(images: list[np.ndarray], colour: bool) -> np.ndarray:
+    """(N, H, W) uint8 of grey images, or (N, H, W, 3) with each grey one in every channel."""
+    if not colour:
+        return np.stack(images)
+    out = np.empty((len(images), *images[0].shape[:2], 3), dtype=np.uint8)
+    for i, image in enumerate(images):
+        out[i] = image if image.ndim == 3 else image[..., None]
+    return out
 
 
 def _read_image_classes(
     root: Path, class_names: list[str] | None, budget: _Budget
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
+) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
+    """The images (each (H, W) grey or (H, W, 3) colour), their labels and the class names."""
     from backprop.data.images import IMAGE_SUFFIXES
 
     dirs = _class_dirs(root)
@@ -245,40 +261,45 @@ def _read_image_classes(
                 )
             if not f.is_file():
                 raise DataError(f"{f}: not a regular file; an image folder holds image files")
-            grey = _grey_uint8(f)
-            budget.image(f, grey.nbytes)
+            pixels = _pixels_uint8(f)
+            budget.image(f, pixels)
             if first is None:
                 first = f
-            elif grey.shape != images[0].shape:
-                h, w = grey.shape
+            elif pixels.shape[:2] != images[0].shape[:2]:
+                h, w = pixels.shape[:2]
                 raise DataError(
                     f"{f}: image is {w}x{h} but {first} is {images[0].shape[1]}x"
                     f"{images[0].shape[0]}; all images must have the same size, resize them"
                 )
-            images.append(grey)
+            images.append(pixels)
             labels.append(label)
     if not images:
         raise DataError(
             f"{root}: no images found; expected one sub-folder per class holding "
             f"{', '.join(sorted(IMAGE_SUFFIXES))} files"
         )
-    return np.stack(images), np.asarray(labels, dtype=np.int64), names
+    return images, np.asarray(labels, dtype=np.int64), names
 
 
 def load_image_folder(root: Path) -> Dataset:
-    """Read a folder of class sub-folders (or ``train/`` and ``test/`` laid out that way)."""
+    """Read a folder of class sub-folders (or ``train/`` and ``test/`` laid out that way).
+
+    Images are greyscale (N, H, W) uint8, or (N, H, W, 3) RGB when any image of
+    the folder, in ``train/`` or ``test/``, is colour (:mod:`backprop.data.colour`).
+    """
     budget = _Budget(root)
     subdirs = {d.name for d in _class_dirs(root)}
     if {"train", "test"} <= subdirs:
-        X, y, names = _read_image_classes(root / "train", None, budget)
-        X_te, y_te, _ = _read_image_classes(root / "test", names, budget)
+        train, y, names = _read_image_classes(root / "train", None, budget)
+        test, y_te, _ = _read_image_classes(root / "test", names, budget)
+        X, X_te = _stack(train, budget.colour), _stack(test, budget.colour)
         if X_te.shape[1:] != X.shape[1:]:
             raise DataError(
                 f"{root / 'test'}: images are {X_te.shape[1:]} but train images are {X.shape[1:]}"
             )
     else:
-        X, y, names = _read_image_classes(root, None, budget)
-        X_te = y_te = None
+        images, y, names = _read_image_classes(root, None, budget)
+        X, X_te, y_te = _stack(images, budget.colour), None, None
     return Dataset(
         name=root.name, X_train=X, y_train=y, X_test=X_te, y_test=y_te, class_names=names,
         image_shape=tuple(X.shape[1:]), source=str(root), files={"folder": root},

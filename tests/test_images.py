@@ -260,3 +260,76 @@ def test_pixel_limit_is_checked_before_decoding(tmp_path, monkeypatch):
         read_grey(big)
     monkeypatch.setenv("BACKPROP_MAX_IMAGE_PIXELS", "7000000")
     assert read_grey(big).shape == (2000, 3000)
+
+
+# ---------------------------------------------------------------- colour images
+
+# Red and green of one grey level (ITU-R 601 luma 60, as Pillow's "L"): only colour parts them.
+RED, GREEN = (200, 0, 0), (0, 102, 0)
+
+
+def _square(colour, at) -> np.ndarray:
+    a = np.zeros((12, 12, 3), np.uint8)
+    a[at[0]: at[0] + 5, at[1]: at[1] + 5] = colour
+    return a
+
+
+def test_a_model_of_a_colour_folder_tells_red_from_green(tmp_path):
+    """Train on red vs green squares read in colour; predict new PNGs in colour. Greyscale
+    could not: each new red square reads as the same grey image as a green one."""
+    import subprocess
+    import sys
+
+    from backprop.data.images import read_grey
+
+    rng = np.random.default_rng(0)
+    for name, colour in (("green", GREEN), ("red", RED)):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(20):
+            at = rng.integers(0, 8, size=2)
+            Image.fromarray(_square(colour, at), "RGB").save(tmp_path / "data" / name / f"{i}.png")
+    new, labels = [], []
+    for k, at in enumerate([(0, 7), (7, 0), (4, 4)]):
+        for name, colour in (("green", GREEN), ("red", RED)):
+            Image.fromarray(_square(colour, at), "RGB").save(tmp_path / f"{name}{k}.png")
+            new.append(f"{name}{k}.png")
+            labels.append(name)
+    assert np.array_equal(read_grey(tmp_path / "red0.png"), read_grey(tmp_path / "green0.png"))
+
+    def bp(*args):
+        return subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=300)
+
+    r = bp("train", "--data-dir", "data", "--hidden", "32", "--epochs", "60", "--no-report",
+           "--out", "run")
+    assert r.returncode == 0, r.stderr
+    assert "in colour (RGB), 3 inputs a pixel" in r.stdout
+    model = backprop.load(tmp_path / "run" / "model.npz")
+    assert model.image.kind == "plain" and model.image.shape == (12, 12, 3)
+    assert model.n_inputs == 12 * 12 * 3
+    r = bp("predict", "run/model.npz", *new, "--json", "--show-input", "seen")
+    assert r.returncode == 0, r.stderr
+    answers = json.loads(r.stdout)
+    assert [e["label"] for e in answers] == labels
+    seen = np.asarray(Image.open(tmp_path / "seen" / "red1_12x12.png"))
+    assert np.array_equal(seen, _square(RED, (7, 0)))  # the network saw the file, in colour
+
+
+def test_colour_steps_read_a_new_image_in_colour_at_the_training_size(tmp_path):
+    """A 24x24 colour file for 12x12 colour steps: resized per channel; a grey file goes
+    in all three channels."""
+    from backprop.data.images import ImageSteps
+
+    steps = ImageSteps("plain", (12, 12, 3))
+    big = np.kron(_square(RED, (2, 2)), np.ones((2, 2, 1), np.uint8))  # each pixel doubled
+    Image.fromarray(big, "RGB").save(tmp_path / "big.png")
+    net = backprop.Network([12 * 12 * 3, 2], seed=0)
+    model = backprop.Model(net, image=steps)
+    pic = model.picture(tmp_path / "big.png")
+    truth = np.asarray(Image.fromarray(big, "RGB").resize((12, 12), Image.Resampling.LANCZOS))
+    # Pillow's own RGB resize rounds to uint8 between its two passes: a few levels apart
+    assert pic.shape == (12, 12, 3) and np.abs(pic.astype(int) - truth).max() <= 3
+    inside = pic[3:6, 3:6]  # the square: red, give or take Lanczos's ringing; no green, no blue
+    assert np.all(np.abs(inside[..., 0].astype(int) - RED[0]) <= 10) and not inside[..., 1:].any()
+    Image.fromarray(np.full((12, 12), 90, np.uint8)).save(tmp_path / "grey.png")
+    assert np.all(model.picture(tmp_path / "grey.png") == 90)

@@ -356,3 +356,29 @@ def test_a_model_file_written_before_image_steps_loads_with_mnist_steps(sample_m
     for g in grey:
         assert model.predict_image(g)["label"] == load(path).predict_image(g)["label"]
     assert np.array_equal(model.predict(ds.X_test[:50]), load(path).predict(ds.X_test[:50]))
+
+
+def test_colour_image_steps_round_trip(tmp_path):
+    """A model of 2x2 colour images keeps its (2, 2, 3) steps, and an image file read with
+    them gives the network the file's RGB values, row-major, R G B a pixel."""
+    from PIL import Image
+
+    from backprop.data.images import ImageSteps
+    from backprop.model.model import Model
+
+    rgb = np.array([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [10, 20, 30]]], np.uint8)
+    X = np.stack([rgb, 255 - rgb])
+    pre = Preprocessor("unit").fit(X)
+    net = backprop.Network([12, 4, 2], seed=1)
+    path = tmp_path / "colour.npz"
+    Model(net, pre, ["x", "y"], ImageSteps("plain", (2, 2, 3))).save(path)
+    model = load(path)
+    assert model.image == ImageSteps("plain", (2, 2, 3)) and model.image.channels == 3
+    assert json.loads(arrays_of(path)[METADATA_KEY].tobytes())["image"]["shape"] == [2, 2, 3]
+    Image.fromarray(rgb, "RGB").save(tmp_path / "rgb.png")
+    out = model.predict_image(tmp_path / "rgb.png")
+    assert np.array_equal(out["picture"], rgb)
+    assert np.allclose(out["probabilities"], model.predict_proba(rgb[None])[0])
+    assert np.allclose(model.transform(rgb[None])[0], [1, 0, 0, 0, 1, 0, 0, 0, 1,
+                                                        10 / 255, 20 / 255, 30 / 255])
+

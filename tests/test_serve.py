@@ -290,3 +290,15 @@ def test_cli_errors(model, tmp_path, capsys):
     assert "takes 6 numbers per sample, not images" in capsys.readouterr().err
     assert main(["serve", str(tmp_path / "missing.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_model_of_colour_images_is_refused_in_one_line(tmp_path):
+    """The page draws grey digits; a colour model is refused, pointing at backprop predict."""
+    from backprop.data.images import ImageSteps
+    from backprop.model.model import Model
+
+    path = tmp_path / "colour.npz"
+    Model(backprop.Network([12, 2], seed=0), image=ImageSteps("plain", (2, 2, 3))).save(path)
+    with pytest.raises(backprop.errors.ModelFileError,
+                       match=r"colour\.npz takes colour images of 2x2x3.*backprop predict"):
+        make_server(str(path), host="127.0.0.1", port=0)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop.data.colour import is_colour_shape
 from backprop.fileio import atomic_write_text
 
 __all__ = ["classification_metrics", "make_report"]
@@ -151,10 +152,10 @@ def plot_confusion(cm: np.ndarray, names: list[str], path: Path) -> Path:
 
 
 def _mosaic(tiles: np.ndarray, cols: int, pad: int = 2, fill: float = np.nan) -> np.ndarray:
-    """Tiles (n, h, w) laid out in rows of ``cols`` with ``pad`` pixels between them."""
-    n, h, w = tiles.shape
+    """Tiles (n, h, w) or (n, h, w, 3) in rows of ``cols``, ``pad`` pixels between them."""
+    n, h, w = tiles.shape[:3]
     rows = max(1, -(-n // cols))
-    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), fill, dtype=np.float64)
+    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, *tiles.shape[3:]), fill)
     for i, t in enumerate(tiles):
         r, c = divmod(i, cols)
         out[pad + r * (h + pad): pad + r * (h + pad) + h,
@@ -164,7 +165,7 @@ def _mosaic(tiles: np.ndarray, cols: int, pad: int = 2, fill: float = np.nan) ->
 
 def plot_misclassified(images: np.ndarray, y_true, y_pred, names: list[str], path: Path,
                        limit: int = 64) -> Path:
-    """A grid of misclassified images labelled ``true→predicted``."""
+    """A grid of misclassified images, (N, H, W) or colour (N, H, W, 3), as ``true→predicted``."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     wrong = np.flatnonzero(y_true != y_pred)[:limit]
     cols = 8
@@ -174,9 +175,13 @@ def plot_misclassified(images: np.ndarray, y_true, y_pred, names: list[str], pat
     ax.axis("off")
     if len(wrong):
         tiles = np.asarray(images[wrong], dtype=np.float64)
-        h, w = tiles.shape[1:]
+        h, w = tiles.shape[1:3]
         pad = max(2, h // 3)
-        ax.imshow(_mosaic(tiles, cols, pad=pad), cmap="gray_r", interpolation="nearest")
+        if tiles.ndim == 4:  # colour, as it is, on white
+            top = 255.0 if images.dtype == np.uint8 else float(tiles.max()) or 1.0
+            ax.imshow(np.clip(_mosaic(tiles / top, cols, pad, 1.0), 0, 1), interpolation="nearest")
+        else:
+            ax.imshow(_mosaic(tiles, cols, pad=pad), cmap="gray_r", interpolation="nearest")
         for i, k in enumerate(wrong):
             r, c = divmod(i, cols)
             ax.text(pad + c * (w + pad) + w / 2, pad + r * (h + pad) - 0.5,
@@ -314,7 +319,7 @@ def make_report(run_dir: str | os.PathLike, model: Any = None, dataset: Any = No
         metrics = classification_metrics(dataset.y_test, pred, names)
         figures.append(_img(plot_confusion(np.array(metrics["confusion"]), names,
                                            run_dir / "confusion.png"), "confusion matrix"))
-        if dataset.image_shape is not None and len(dataset.image_shape) == 2:
+        if len(dataset.image_shape or ()) == 2 or is_colour_shape(dataset.image_shape):
             figures.append(_img(plot_misclassified(dataset.X_test, dataset.y_test, pred, names,
                                                    run_dir / "misclassified.png"),
                                 "misclassified test images"))

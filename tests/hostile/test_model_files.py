@@ -213,6 +213,18 @@ def test_metadata_that_does_not_describe_the_model(case, edit, mention):
     predict_refuses(case, spoiled(edit), mention)
 
 
+@pytest.mark.parametrize("image, mention", [
+    ({"kind": "plain", "shape": [28, 28, 4]}, ["(28, 28, 4)", "3 channels (RGB) for colour"]),
+    ({"kind": "plain", "shape": [28, 28, 3, 1]}, ["(28, 28, 3, 1)", "3 channels (RGB)"]),
+    ({"kind": "plain", "shape": [28, 28, 10**9]}, ["3 channels (RGB)"]),
+    ({"kind": "mnist", "shape": [28, 28, 3]}, ["(28, 28, 3)", "colour images take plain steps"]),
+    ({"kind": "plain", "shape": [28, 28, 3]}, ["(28, 28, 3)", "784 inputs"]),
+])
+def test_colour_image_steps_that_do_not_describe_the_model(case, image, mention):
+    """The image steps' channel count is 3 (RGB) or none, and must give the network's inputs."""
+    predict_refuses(case, spoiled(lambda m: m.update(image=image)), *mention)
+
+
 def test_metadata_that_is_not_json(case):
     arrays, _ = parts()
     predict_refuses(case, npz_bytes(arrays, b"{not json"), "not valid JSON")

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             "top": [{"label": names[int(k)], "probability": float(proba[k])} for k in order],
         }
         if args.show_input:
-            h, w = steps.shape
+            h, w = steps.shape[:2]
             shown = Path(args.show_input) / (Path(path).stem + f"_{h}x{w}.png")
             save_png(out["picture"], shown)
             entry["input_png"] = str(shown)

@@ -24,8 +24,8 @@
 ``predict`` and ``predict_proba`` (the members' mean) take raw inputs, as the training data came
 (``(N, 28, 28)`` uint8 MNIST images, or ``(N, D)`` rows); ``predict_image``
 takes an image file or a greyscale drawing and repeats the training images'
-steps on it.  ``Model.load`` reads a model file, ``save`` writes one
-(see :mod:`backprop.model.modelfile`).
+steps on it (in colour for a model of colour images).  ``Model.load`` reads a
+model file, ``save`` writes one (see :mod:`backprop.model.modelfile`).
 
 >>> import backprop
 >>> model = backprop.load("runs/mnist-sample-20250101-120000/model.npz")  # doctest: +SKIP
@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop.data.colour import is_colour_shape, read_rgb
 from backprop.data.images import ImageSteps, read_grey
 from backprop.data.preprocess import Preprocessor
 from backprop.engine.network import Network
@@ -294,10 +295,12 @@ class Model:
                 name: str | None = None) -> np.ndarray:
         """What the network sees of an image file, its bytes, or a grey array in [0, 1].
 
-        Returns the uint8 (H, W) picture after the training images' steps.
+        Returns the uint8 picture after the training images' steps: (H, W), or
+        (H, W, 3) RGB for a model of colour images (which reads files in colour).
         """
         steps = self.image_steps()
-        grey = image if isinstance(image, np.ndarray) else read_grey(image, name)
+        read = read_rgb if steps.channels == 3 else read_grey
+        grey = image if isinstance(image, np.ndarray) else read(image, name)
         return steps.picture(grey, source=name or (str(image) if isinstance(
             image, (str, os.PathLike)) else "image"))
 
@@ -351,19 +354,21 @@ def _short(names: list) -> str:
 
 
 def image_steps_for(ds: Any) -> ImageSteps | None:
-    """The image steps that made a data set's images (None when they are not 2-D images).
+    """The image steps that made a data set's images (None when they are not images).
 
     A folder of your own images, or an ``.npz``/``.csv`` of them, was read as it
     is ("plain"); the MNIST family and the scikit-learn digits are MNIST-style.
+    Images are (H, W) grey or (H, W, 3) RGB, as a folder of colour images is read.
     """
     shape = ds.image_shape
-    if shape is None or len(shape) != 2:
+    colour = is_colour_shape(shape)
+    if shape is None or (len(shape) != 2 and not colour):
         return None
     X = ds.X_train
     ink = 255.0 if X.dtype == np.uint8 else float(np.max(X)) if X.size else 255.0
     if not (np.isfinite(ink) and ink > 0):
         ink = 255.0
     own = set(ds.files) & {"folder", "npz", "csv"}
-    if own or shape[0] != shape[1]:
+    if own or shape[0] != shape[1] or colour:
         return ImageSteps("plain", tuple(shape), ink=ink)
     return ImageSteps("mnist", tuple(shape), ink=ink)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from backprop.errors import BackpropError, DataError
+from backprop.errors import BackpropError, DataError, ModelFileError
 from backprop.model.model import Model
 
 __all__ = ["MAX_SIDE", "MIN_SIDE", "ModelService", "RequestError"]
@@ -123,6 +123,12 @@ class ModelService:
         self.model = model
         self.source = source
         self.steps = model.image_steps(source)
+        if self.steps.channels != 1:
+            raise ModelFileError(
+                f"{source} takes colour images of {'x'.join(map(str, self.steps.shape))}, but "
+                "the page draws greyscale digits; classify colour image files with "
+                f"backprop predict {source} IMAGE..."
+            )
         self._samples: Any = None
         self._samples_lock = threading.Lock()
 

@@ -19,6 +19,11 @@ VARIANT is one of
     (default 1) is read from the JSON.
 ``log1p``
     The raw pixels (0-255) become log(1 + x) before the recipe scales them.
+``intshift``
+    Each training image, with probability ``p`` (default 1), moves by a whole
+    number of pixels in x and in y, each drawn from -``k``..``k`` (default 1),
+    the border filled with the background (0): the random crops of padded
+    images that CNNs train with, without the blur of a bilinear shift.
 
 The rest is ``holdout.py``'s: the same split, the same line appended to
 ``holdout-results.jsonl``, with the variant and its parameter in ``variant``.  Only the
@@ -34,6 +39,7 @@ import sys
 import holdout
 import numpy as np
 
+import backprop.data.augment as augment_module
 from backprop.data import load_dataset as _load_dataset
 from backprop.engine import train as engine_train
 from backprop.engine.fused import backward_fused, train_step_fused
@@ -102,6 +108,27 @@ def log1p_dataset(name: str):
     return ds
 
 
+def intshift_augment(shape, k: int, p: float):
+    h, w = shape
+
+    def augment(Xb, rng):
+        m = len(Xb)
+        imgs = np.zeros((m, h + 2 * k, w + 2 * k), dtype=Xb.dtype)
+        imgs[:, k:k + h, k:k + w] = Xb.reshape(m, h, w)
+        dx, dy = rng.integers(-k, k + 1, size=(2, m))
+        still = rng.random(m) >= p
+        dx[still], dy[still] = 0, 0
+        out = np.empty_like(Xb).reshape(m, h, w)
+        for sx in range(-k, k + 1):
+            for sy in range(-k, k + 1):
+                sel = np.flatnonzero((dx == sx) & (dy == sy))
+                # content moves right/down by (sx, sy): read the padded image from (k - s)
+                out[sel] = imgs[sel, k - sy:k - sy + h, k - sx:k - sx + w]
+        return out.reshape(m, h * w)
+
+    return augment
+
+
 def main(argv: list[str]) -> None:
     variant, name = argv[0], argv[1]
     changes = json.loads(argv[2] if len(argv) > 2 else "{}")
@@ -114,8 +141,13 @@ def main(argv: list[str]) -> None:
         engine_train.Trainer._step = rdrop_step(record["alpha"])
     elif variant == "log1p":
         holdout.load_dataset = log1p_dataset
+    elif variant == "intshift":
+        record["k"], record["p"] = int(changes.pop("k", 1)), float(changes.pop("p", 1.0))
+        augment = intshift_augment((28, 28), record["k"], record["p"])
+        # selection._train_fold imports make_augment from its module at call time
+        augment_module.make_augment = lambda cfg, shape: augment
     else:
-        raise SystemExit(f"unknown variant {variant!r}: sam, rdrop or log1p")
+        raise SystemExit(f"unknown variant {variant!r}: sam, rdrop, log1p or intshift")
     holdout.main([name, json.dumps(changes), *argv[3:]], variant=record)
 
 

@@ -385,6 +385,7 @@ def test_colour_image_folder_reads_rgb(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["data", "info", "--data-dir", str(tmp_path / "imgs")]) == 0
     out = capsys.readouterr().out
     assert "(12, 12, 3) uint8" in out and "colour (RGB), 3 inputs a pixel" in out
+    assert f"  folder       {tmp_path / 'imgs'}\n" in out  # a folder's line gives no byte count
 
 
 def test_grey_saved_as_rgb_jpeg_stays_grey(tmp_path: Path) -> None:

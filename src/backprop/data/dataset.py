@@ -61,8 +61,8 @@ class Dataset:
         """A few lines: sizes, shape, dtype, class counts and where the data lives."""
         lines = [f"data set   {self.name}", f"source     {self.source}"]
         for role, path in self.files.items():
-            size = path.stat().st_size if path.is_file() else 0
-            lines.append(f"  {role:<13}{path}  ({size:,} bytes)")
+            size = f"  ({path.stat().st_size:,} bytes)" if path.is_file() else ""
+            lines.append(f"  {role:<13}{path}{size}")  # a folder: no size
         shape = self.image_shape if self.image_shape is not None else self.X_train.shape[1:]
         lines.append(f"sample     {tuple(shape)} {self.X_train.dtype}")
         if colour_words(self.image_shape):

@@ -333,3 +333,37 @@ def test_colour_steps_read_a_new_image_in_colour_at_the_training_size(tmp_path):
     assert np.all(np.abs(inside[..., 0].astype(int) - RED[0]) <= 10) and not inside[..., 1:].any()
     Image.fromarray(np.full((12, 12), 90, np.uint8)).save(tmp_path / "grey.png")
     assert np.all(model.picture(tmp_path / "grey.png") == 90)
+
+
+def test_a_channels_first_npz_trains_a_colour_model_that_reads_pngs(tmp_path):
+    """PyTorch's (N, 3, H, W) in an .npz is moved channels-last, so the model it trains
+    reads a PNG's pixels in the same order and tells red from green; (N, 1, H, W) is grey."""
+    import subprocess
+    import sys
+
+    from backprop.data import load_dataset
+
+    rng = np.random.default_rng(1)
+    at = rng.integers(0, 8, size=(40, 2))
+    X = np.stack([_square(RED if i % 2 else GREEN, a) for i, a in enumerate(at)])  # (N, H, W, 3)
+    y = np.where(np.arange(40) % 2, "red", "green")
+    np.savez(tmp_path / "chw.npz", X=X.transpose(0, 3, 1, 2), y=y)
+    np.savez(tmp_path / "grey1.npz", X=X[:, None, :, :, 0], y=y)  # (N, 1, H, W)
+    ds = load_dataset(data_dir=tmp_path / "chw.npz")
+    assert ds.image_shape == (12, 12, 3) and np.array_equal(ds.X_train, X)
+    grey = load_dataset(data_dir=tmp_path / "grey1.npz")
+    assert grey.image_shape == (12, 12) and np.array_equal(grey.X_train, X[..., 0])
+    new = {"red.png": _square(RED, (0, 7)), "green.png": _square(GREEN, (7, 0))}
+    for name, a in new.items():
+        Image.fromarray(a, "RGB").save(tmp_path / name)
+
+    def bp(*args):
+        return subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=300)
+
+    r = bp("train", "--data-dir", "chw.npz", "--hidden", "32", "--epochs", "60", "--no-report",
+           "--out", "run")
+    assert r.returncode == 0, r.stderr
+    r = bp("predict", "run/model.npz", *new, "--json")
+    assert r.returncode == 0, r.stderr
+    assert [e["label"] for e in json.loads(r.stdout)] == ["red", "green"]

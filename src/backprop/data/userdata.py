@@ -63,6 +63,20 @@ def _check_X(X: np.ndarray, path: Path, key: str) -> np.ndarray:
     return X
 
 
+def _channels_last(X: np.ndarray) -> np.ndarray:
+    """Images as (N, H, W, 3) colour or (N, H, W) grey, the layouts the image steps know.
+
+    (N, 3, H, W) and (N, 1, H, W), as PyTorch keeps images, are moved channels-last,
+    and (N, H, W, 1) loses its one channel.  A trailing side of 1 or 3 is taken for
+    channels, so (N, 3, H, 3) stays as it is.
+    """
+    if X.ndim == 4 and X.shape[1] in (1, 3) and X.shape[3] not in (1, 3):
+        X = np.ascontiguousarray(X.transpose(0, 2, 3, 1))
+    if X.ndim == 4 and X.shape[3] == 1:
+        X = X[..., 0]
+    return X
+
+
 def _labels(y: np.ndarray, path: Path, key: str) -> np.ndarray:
     """1-D labels as int64 (whole numbers) or str; anything else is refused."""
     if y.ndim != 1:
@@ -95,13 +109,13 @@ def load_npz(path: Path) -> Dataset:
         )
     if ("X_test" in arrays) != ("y_test" in arrays):
         raise DataError(f"{path}: 'X_test' and 'y_test' must come together")
-    X = _check_X(arrays["X"], path, "X")
+    X = _channels_last(_check_X(arrays["X"], path, "X"))
     y = _labels(arrays["y"], path, "y")
     if len(X) != len(y):
         raise DataError(f"{path}: X has {len(X):,} rows but y has {len(y):,} labels")
     X_te = y_te = None
     if "X_test" in arrays:
-        X_te = _check_X(arrays["X_test"], path, "X_test")
+        X_te = _channels_last(_check_X(arrays["X_test"], path, "X_test"))
         y_te = _labels(arrays["y_test"], path, "y_test")
         if len(X_te) != len(y_te) or X_te.shape[1:] != X.shape[1:]:
             raise DataError(

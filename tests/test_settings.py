@@ -47,6 +47,9 @@ def test_declared_choices_are_the_engines_registries():
     ("hidden", [8] * 65, "at most 64 are allowed"),
     ("activation", "swish", "must be one of sigmoid, tanh"),
     ("shuffle", "yes", "should be true or false"),
+    ("image_size", "28x", "must be HxW, e.g. 28x28, or one side, e.g. 32 for 32x32"),
+    ("image_size", "5000x10", "each side must be 1 to 4096 pixels"),
+    ("image_size", 28, "should be text"),
 ])
 def test_values_outside_the_declared_range_are_refused(name, value, message):
     with pytest.raises(SettingsError, match=re.escape(message)):

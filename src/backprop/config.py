@@ -28,6 +28,7 @@ engine (NumPy only) can import it.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,31 @@ NONNEG = {"low": 0.0}  # ≥ 0
 DEGREES = {"low": 0.0, "high": 180.0}
 
 
+#: Largest side of an ``image_size``, in pixels (as a model's image steps allow).
+MAX_IMAGE_SIDE = 4096
+_IMAGE_SIZE = re.compile(r"^\s*(\d+)\s*(?:[x×X]\s*(\d+))?\s*$")
+
+
+def image_size_sides(value: Any) -> tuple[int, int] | str:
+    """``(height, width)`` of an ``image_size`` text (``"28x28"``, ``"32"``), or its problem.
+
+    The pixel limit is checked where the size is used (``backprop.imagesize``).
+    """
+    found = _IMAGE_SIZE.match(value) if isinstance(value, str) else None
+    if found is None:
+        return "must be HxW, e.g. 28x28, or one side, e.g. 32 for 32x32"
+    h = int(found.group(1))
+    w = int(found.group(2) or h)
+    if not (1 <= h <= MAX_IMAGE_SIDE and 1 <= w <= MAX_IMAGE_SIDE):
+        return f"each side must be 1 to {MAX_IMAGE_SIDE} pixels, e.g. 28x28"
+    return h, w
+
+
+def _image_size_problem(value: Any) -> str | None:
+    sides = image_size_sides(value)
+    return sides if isinstance(sides, str) else None
+
+
 @dataclass
 class TrainConfig:
     """Every setting of a training run, with its default, range and help.
@@ -73,6 +99,9 @@ class TrainConfig:
     scale: str = setting(
         "unit", "input scaling: unit ([0,1]), standard (z-score per pixel), symmetric "
         "([-1,1]), none", "data", choices=("unit", "standard", "symmetric", "none"))
+    image_size: str | None = setting(
+        None, "resize every image of a --data-dir folder to HxW as it is read, e.g. 28x28 (32: "
+        "32x32)", "data", none="the folder's most common size", form=_image_size_problem)
     validation_split: float = setting(
         0.1, "fraction of the training set held out for validation (0: none)", "data", **UNIT)
     # network

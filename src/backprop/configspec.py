@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,8 @@ class Setting:
     ``kind`` is "int", "float", "str", "bool" or "list" (a list of ints);
     ``optional`` settings may be None ("default": chosen from other
     settings).  Numbers and list items must lie within ``low``/``high``
-    (open bounds excluded); strings must be one of ``choices``.
+    (open bounds excluded); strings must be one of ``choices``, or pass
+    ``form`` (a function of the value giving its problem in words, or None).
     """
 
     name: str
@@ -43,6 +45,7 @@ class Setting:
     high_open: bool = False
     max_items: int | None = None
     none: str = "none"  # what None means, for --help
+    form: Callable[[Any], str | None] | None = None  # a text's own check: its problem or None
 
     @property
     def flag(self) -> str:
@@ -68,6 +71,8 @@ class Setting:
             return None if self.optional else "cannot be empty"
         if self.choices is not None:
             return None if value in self.choices else "must be " + self.rule()
+        if self.form is not None:
+            return self.form(value)
         if self.kind == "list":
             if self.max_items is not None and len(value) > self.max_items:
                 return f"lists {len(value)} sizes; at most {self.max_items} are allowed"
@@ -169,8 +174,9 @@ def _num(x: float) -> str:
 def setting(default: Any, help: str, group: str, **rule: Any) -> Any:
     """A ``TrainConfig`` field: its default, one line of help, its group and its rule.
 
-    ``rule`` holds ``choices``, ``low``/``high`` (with ``low_open``/``high_open``)
-    or ``max_items``, as in :class:`Setting`.
+    ``rule`` holds ``choices``, ``low``/``high`` (with ``low_open``/``high_open``),
+    ``max_items`` or ``form`` (a function giving a text's problem, or None), as in
+    :class:`Setting`.
     """
     meta = {"help": help, "group": group, **rule}
     if isinstance(default, list):

@@ -51,6 +51,8 @@ def default_text(s: Setting) -> str:
 def _metavar(s: Setting) -> str:
     if s.choices:
         return "{" + ",".join(s.choices) + "}"
+    if s.name == "image_size":
+        return "HxW"
     return {"list": "N,N", "int": "INT", "float": "X", "bool": "true|false", "str": "TEXT"}[s.kind]
 
 
@@ -86,6 +88,25 @@ def add_parser(sub: argparse._SubParsersAction, run) -> argparse.ArgumentParser:
         )
     p.set_defaults(func=run)
     return p
+
+
+def add_setting_flag(parser: argparse.ArgumentParser, name: str) -> None:
+    """One setting's flag on another command (``data info``, ``tune``), from its declaration."""
+    s = SETTINGS[name]
+    parser.add_argument(s.flag, dest=s.name, default=None, metavar=_metavar(s),
+                        help=f"{s.help} (default: {s.none})")
+
+
+def setting_value(args: argparse.Namespace, name: str):
+    """The value of a flag :func:`add_setting_flag` made, parsed and checked (None: not given)."""
+    s, text = SETTINGS[name], getattr(args, name)
+    if text is None:
+        return None
+    try:
+        value = s.parse(text)
+    except TypeError as exc:
+        raise SettingsError(f"{s.flag} {text}: {exc}") from None
+    return s.check(value, "command line", text)
 
 
 def flag_values(args: argparse.Namespace) -> dict:

@@ -295,11 +295,63 @@ def test_image_folder_train_test(tmp_path: Path) -> None:
     assert ds.class_names == ["a", "b"] and len(ds.y_train) == 2 and ds.y_test.tolist() == [0, 1]
 
 
-def test_image_folder_sizes_differ(tmp_path: Path) -> None:
-    make_image(tmp_path / "a" / "1.png", 1, size=(6, 4))
-    make_image(tmp_path / "b" / "2.png", 1, size=(5, 5))
-    with pytest.raises(DataError, match=r"2.png: image is 5x5 but .*1.png is 6x4"):
-        load_dataset(data_dir=tmp_path)
+def pillow_resized(path: Path, height: int, width: int) -> np.ndarray:
+    """Pillow's own Lanczos resize of a grey file's levels in [0, 1], as uint8: the truth."""
+    grey = np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0
+    im = Image.fromarray(grey, mode="F").resize((width, height), Image.Resampling.LANCZOS)
+    return np.clip(np.round(np.asarray(im) * 255.0), 0, 255).astype(np.uint8)
+
+
+def noise_image(path: Path, size: tuple[int, int], seed: int) -> None:
+    """A grey PNG of ``size`` (width, height) with random levels."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    levels = np.random.default_rng(seed).integers(0, 256, size[::-1], dtype=np.uint8)
+    Image.fromarray(levels, "L").save(path)
+
+
+def test_image_folder_sizes_differ_are_read_at_the_most_common_size(tmp_path: Path) -> None:
+    sizes = {"a/1": (6, 4), "a/2": (6, 4), "a/3": (9, 7), "b/4": (6, 4), "b/5": (3, 3),
+             "b/6": (6, 4)}
+    for i, (name, size) in enumerate(sizes.items()):
+        noise_image(tmp_path / f"{name}.png", size, i)
+    ds = load_dataset(data_dir=tmp_path)
+    assert ds.image_shape == (4, 6) and ds.X_train.shape == (6, 4, 6)
+    assert ds.notes == ["resized 2 of 6 images to 4×6, the most common size; --image-size "
+                        "HxW to choose"]
+    for x, name in zip(ds.X_train, sizes):
+        f = tmp_path / f"{name}.png"
+        own = np.asarray(Image.open(f))
+        assert np.array_equal(x, own if own.shape == (4, 6) else pillow_resized(f, 4, 6))
+    assert ds.notes[0] in ds.summary()
+
+
+def test_image_folder_size_ties_go_to_the_smaller_and_image_size_wins(tmp_path: Path) -> None:
+    for i, size in enumerate([(8, 8), (4, 4), (8, 8), (4, 4)]):
+        noise_image(tmp_path / "ab"[i % 2] / f"{i}.png", size, i)
+    assert load_dataset(data_dir=tmp_path).image_shape == (4, 4)
+    ds = load_dataset(data_dir=tmp_path, image_size="5x3")
+    assert ds.image_shape == (5, 3)
+    assert np.array_equal(ds.X_train[0], pillow_resized(tmp_path / "a" / "0.png", 5, 3))
+    assert ds.notes == ["resized 4 of 4 images to 5×3, as --image-size asks"]
+
+
+def test_image_folder_of_one_size_is_read_as_it_is(tmp_path: Path) -> None:
+    noise_image(tmp_path / "a" / "1.png", (5, 3), 1)
+    noise_image(tmp_path / "b" / "2.png", (5, 3), 2)
+    ds = load_dataset(data_dir=tmp_path)
+    assert ds.notes == [] and "resized" not in ds.summary()
+    assert np.array_equal(ds.X_train[0], np.asarray(Image.open(tmp_path / "a" / "1.png")))
+
+
+def test_the_byte_budget_counts_the_resized_size(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two 40x40 images (3,200 bytes as read) fit a 500-byte budget once resized to 10x10."""
+    monkeypatch.setenv("BACKPROP_MAX_DATA_BYTES", "500")
+    noise_image(tmp_path / "a" / "1.png", (40, 40), 1)
+    noise_image(tmp_path / "b" / "2.png", (40, 40), 2)
+    assert load_dataset(data_dir=tmp_path, image_size="10").X_train.nbytes == 200
+    with pytest.raises(DataError, match=r"2.png: .*800 bytes.*BACKPROP_MAX_DATA_BYTES"):
+        load_dataset(data_dir=tmp_path, image_size="20x20")  # 800 bytes
 
 
 def test_entry_point_errors(tmp_path: Path) -> None:

@@ -262,8 +262,8 @@ def read_history(path: Path) -> tuple[dict, list[dict]]:
 def _load_dataset(train_config: dict) -> Any:
     from backprop.data import load_dataset
 
-    return load_dataset(train_config.get("dataset") or None,
-                        data_dir=train_config.get("data_dir"), download=False, progress=False)
+    return load_dataset(train_config.get("dataset") or None, download=False, progress=False,
+                        **{k: train_config.get(k) for k in ("data_dir", "image_size")})
 
 
 def make_report(run_dir: str | os.PathLike, model: Any = None, dataset: Any = None) -> Path:

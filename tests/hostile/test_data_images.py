@@ -119,10 +119,22 @@ def test_images_over_the_memory_limit(case):
     case.assert_refused(r, ["BACKPROP_MAX_DATA_BYTES"])
 
 
-def test_sizes_differ(case):
+def test_sizes_differ_are_read_at_the_most_common_size(case):
     d = two_classes(case)
-    f = case.write("d/b/3.png", png(size=(5, 6)))
-    case.assert_refused(info(case, d), [f, "same size"])
+    case.write("d/b/3.png", png(size=(5, 6)))
+    r = info(case, d)
+    assert r.rc == 0 and "sample     (4, 4) uint8" in r.stdout, r
+    assert "resized 1 of 3 images to 4×4, the most common size" in r.stdout, r
+    case.assert_harmless()
+
+
+def test_a_header_bomb_among_images_of_other_sizes_is_refused_before_decoding(case):
+    """The sizes are read from the headers first; decoding still checks the pixel limit."""
+    d = two_classes(case)
+    for i in range(3):
+        case.write(f"d/a/big{i}.png", png_header_only(12000, 12000))
+    r = info(case, d, mem_limit_bytes=768 * 2**20)
+    case.assert_refused(r, ["big0.png", "pixels"])
 
 
 def test_no_images_at_all(case):

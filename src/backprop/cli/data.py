@@ -7,6 +7,8 @@ import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from backprop.cli.trainflags import add_setting_flag
+
     p = sub.add_parser(
         "data",
         help="list, fetch, verify or describe data sets",
@@ -30,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="info on your own data: a folder of IDX files or class sub-folders, .npz or .csv",
     )
+    add_setting_flag(p, "image_size")
     p.add_argument(
         "--cache-dir",
         default=None,
@@ -100,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
     # info
     if args.data_dir is None:
         name = name or "mnist-sample"
-    ds = load_dataset(name, data_dir=args.data_dir, cache_dir=root, download=False)
+    from backprop.cli.trainflags import setting_value
+
+    ds = load_dataset(name, data_dir=args.data_dir, cache_dir=root, download=False,
+                      image_size=setting_value(args, "image_size"))
     print(ds.summary())
     return 0
 

@@ -14,7 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "Evaluate a model file on a test set: the test split of the data set it was "
             "trained on (recorded in the model file), or of --dataset/--data-dir; data given "
             "with --data-dir that has no test split (a .csv, say) is scored whole. Classes "
-            "are matched by name: a test file may hold some of the model's classes only."
+            "are matched by name: a test file may hold some of the model's classes only. The "
+            "images of a folder are resized to the model's input size."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -34,7 +35,8 @@ def load_test_data(model, dataset: str | None, data_dir: str | None, cache_dir: 
     model was trained on.  Data named on the command line without a test split (a
     CSV, an ``.npz`` without ``X_test``, a folder of class sub-folders) is scored
     whole, unless it is the model's own training data.  Classes are matched by
-    name, so a test file may hold some of the model's classes only.
+    name, so a test file may hold some of the model's classes only.  A folder's
+    images are resized to the model's input size.
 
     Raises DataError when there is nothing honest to score, or the data has
     another input size or classes the model does not know.
@@ -52,11 +54,14 @@ def load_test_data(model, dataset: str | None, data_dir: str | None, cache_dir: 
             raise DataError(
                 f"{model_path} does not record its data set; pass --dataset NAME or --data-dir DIR"
             )
-    ds = load_dataset(dataset, data_dir=data_dir, cache_dir=cache_dir)
+    size = None if model.image is None else model.image.shape[:2]  # a folder's images: resized
+    ds = load_dataset(dataset, data_dir=data_dir, cache_dir=cache_dir, image_size=size,
+                      size_from="the model's input size")
     model.check_features(ds, model_path)
+    said = "".join(f"; {note}" for note in ds.notes)
     if ds.X_test is not None:
         y = model.class_indices(ds.class_names, ds.y_test, f"the test split of {ds.name}")
-        return ds.X_test, y, f"{ds.name} (test split)"
+        return ds.X_test, y, f"{ds.name} (test split{said})"
     trained_on = cfg.get("data_dir")
     own = data_dir is not None and trained_on is not None and (
         Path(data_dir).resolve() == Path(trained_on).resolve())
@@ -67,7 +72,7 @@ def load_test_data(model, dataset: str | None, data_dir: str | None, cache_dir: 
             "data the model has not seen (a .csv, an .npz or a folder: all of it is scored)"
         )
     y = model.class_indices(ds.class_names, ds.y_train, f"data set {ds.name} ({ds.source})")
-    return ds.X_train, y, f"{ds.name} (all {len(y):,} items: it has no test split)"
+    return ds.X_train, y, f"{ds.name} (all {len(y):,} items: it has no test split{said})"
 
 
 def format_metrics(m: dict) -> str:

@@ -70,8 +70,14 @@ def load_data(cfg: TrainConfig, cache_dir: str | None = None, progress: bool = T
     """The Dataset a config names (``dataset`` "" with ``data_dir`` means the user's data)."""
     from backprop.data import load_dataset
 
-    return load_dataset(cfg.dataset or None, data_dir=cfg.data_dir, cache_dir=cache_dir,
-                        progress=progress)
+    ds = load_dataset(cfg.dataset or None, data_dir=cfg.data_dir, cache_dir=cache_dir,
+                      progress=progress, image_size=cfg.image_size)
+    if cfg.image_size is not None and "folder" not in ds.files:
+        raise DataError(
+            f"--image-size {cfg.image_size} resizes the images of a folder of class sub-folders; "
+            f"{cfg.data_dir or ds.name} is not one: drop --image-size"
+        )
+    return ds
 
 
 def prepare_data(cfg: TrainConfig, ds, preprocessor=None) -> tuple:
@@ -182,12 +188,13 @@ def _given(args: argparse.Namespace) -> set[str]:
 
 
 def read_notes(ds) -> list[str]:
-    """What ``train`` says of how it read ``ds``: a CSV's label column (and why), colour images."""
+    """What ``train`` says of how it read ``ds``: a CSV's label column (and why), colour
+    images, images resized to one size."""
     from backprop.data.colour import colour_words
 
     if colour_words(ds.image_shape):
-        return [f"read {ds.source} in {colour_words(ds.image_shape)}"]
-    return [f"read {ds.source}"] * ("csv" in ds.files)  # the CSV reader notes the label column
+        return [f"read {ds.source} in {colour_words(ds.image_shape)}", *ds.notes]
+    return [f"read {ds.source}"] * ("csv" in ds.files) + ds.notes  # CSV: its label column
 
 
 def run(args: argparse.Namespace) -> int:

@@ -31,6 +31,8 @@ def _positive_int(text: str) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from backprop.cli.trainflags import add_setting_flag
+
     p = sub.add_parser(
         "tune",
         help="search for a training recipe (Optuna on a Dask cluster)",
@@ -48,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "digits, xor)")
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="your own data (as for backprop train --data-dir)")
+    add_setting_flag(p, "image_size")
     p.add_argument("--space", default=None, metavar="FILE.toml",
                    help="search space file (docs/tune.md; default: the data set's own space)")
     p.add_argument("--trials", type=_positive_int, default=None, metavar="N",
@@ -71,6 +74,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from backprop.cli.trainflags import setting_value
+
+    image_size = setting_value(args, "image_size")
     try:
         from backprop.tune.session import TuneOptions, tune
     except ImportError as exc:
@@ -82,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if trials is None and args.time is None:
         trials = 20
     opts = TuneOptions(
-        dataset=args.dataset, data_dir=args.data_dir, space=args.space, trials=trials,
+        dataset=args.dataset, data_dir=args.data_dir, image_size=image_size,
+        space=args.space, trials=trials,
         seconds=args.time, scheduler=args.scheduler, workers=args.workers, out=args.out,
         resume=args.resume, cache_dir=args.cache_dir, quiet=args.quiet,
     )

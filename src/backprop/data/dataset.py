@@ -40,6 +40,8 @@ class Dataset:
         Where the data came from (a folder, a file, "bundled").
     files : dict of str to pathlib.Path
         The files read, by role.
+    notes : list of str
+        What reading changed, one line each (images resized to one size).
     """
 
     name: str
@@ -51,6 +53,7 @@ class Dataset:
     image_shape: tuple[int, ...] | None
     source: str = ""
     files: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_classes(self) -> int:
@@ -79,6 +82,7 @@ class Dataset:
             )
         if self.y_test is None:
             lines.append("test       none (hold out a validation split instead)")
+        lines += self.notes
         return "\n".join(lines)
 
 

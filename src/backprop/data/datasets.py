@@ -29,7 +29,9 @@ The user's own data goes through ``load_dataset(data_dir=PATH)``, which looks at
   label column last: :mod:`backprop.data.csvread`); no test split;
 * a folder of images with one sub-folder per class (sorted sub-folder names are
   the class names), or with ``train/`` and ``test/`` folders laid out that way.
-  Images are read with Pillow as greyscale and must all have the same size.
+  Images are read with Pillow, grey or colour, and resized to one size: the
+  ``image_size`` asked for, else the most common one
+  (:mod:`backprop.data.foldersize`).
 """
 
 from __future__ import annotations
@@ -268,6 +270,8 @@ def load_dataset(
     cache_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
     progress: bool = True,
+    image_size: str | tuple[int, int] | None = None,
+    size_from: str = "as --image-size asks",
 ) -> Dataset:
     """Load a registered data set or the user's own data.
 
@@ -286,6 +290,12 @@ def load_dataset(
         Fetch a missing data set; with False a missing one is an error.
     progress : bool
         Show a download progress bar on a terminal.
+    image_size : str or (int, int), optional
+        ``"HxW"``, ``"N"`` or (height, width): resize every image of a folder of
+        class sub-folders to it (default: their most common size).  Other data
+        is read as it is.
+    size_from : str
+        Where ``image_size`` comes from, for the note on resized images.
 
     Returns
     -------
@@ -299,8 +309,11 @@ def load_dataset(
         raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
     if name is None:
         from backprop.data.userdata import load_user
+        from backprop.imagesize import parse_size
 
-        return load_user(Path(data_dir).expanduser(), _is_idx_folder)  # type: ignore[arg-type]
+        size = None if image_size is None else parse_size(image_size)
+        return load_user(Path(data_dir).expanduser(), _is_idx_folder,  # type: ignore[arg-type]
+                         size, size_from)
     spec = DATASETS[name]
     if data_dir is not None and not spec["download"]:
         raise DataError(

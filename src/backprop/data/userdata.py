@@ -15,7 +15,8 @@ the limit.
 * a folder with one sub-folder per class of images (or ``train/`` and ``test/``
   folders laid out that way), decoded by :func:`backprop.data.colour.read_pixels`
   (raster formats only, a pixel limit): greyscale (N, H, W) uint8, or, when any
-  image is colour, every image as RGB (N, H, W, 3).
+  image is colour, every image as RGB (N, H, W, 3); images of other sizes are
+  resized to one (:mod:`backprop.data.foldersize`).
 
 Classes: string labels and integer labels alike become the sorted distinct
 values (at most ``BACKPROP_MAX_CLASSES``), so one absurd label such as 10**9
@@ -227,12 +228,6 @@ class _Budget:
                 "BACKPROP_MAX_DATA_BYTES", "the images read so far take", self.bytes))
 
 
-def _pixels_uint8(f: Path) -> np.ndarray:
-    from backprop.data.colour import read_pixels  # the one image decoder, grey or colour
-
-    return np.round(read_pixels(f) * 255.0).astype(np.uint8)
-
-
 def _stack(images: list[np.ndarray], colour: bool) -> np.ndarray:
     """(N, H, W) uint8 of grey images, or (N, H, W, 3) with each grey one in every channel."""
     if not colour:
@@ -243,10 +238,10 @@ def _stack(images: list[np.ndarray], colour: bool) -> np.ndarray:
     return out
 
 
-def _read_image_classes(
+def _image_files(
     root: Path, class_names: list[str] | None, budget: _Budget
-) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
-    """The images (each (H, W) grey or (H, W, 3) colour), their labels and the class names."""
+) -> tuple[list[Path], np.ndarray, list[str]]:
+    """The image files of the class folders (nothing decoded), their labels and the classes."""
     from backprop.data.images import IMAGE_SUFFIXES
 
     dirs = _class_dirs(root)
@@ -255,9 +250,8 @@ def _read_image_classes(
         extra = sorted({d.name for d in dirs} - set(class_names))
         if extra:
             raise DataError(f"{root}: class folders {extra} are not in the training classes")
-    images: list[np.ndarray] = []
+    files: list[Path] = []
     labels: list[int] = []
-    first: Path | None = None
     for d in dirs:
         label = names.index(d.name)
         with os.scandir(d) as it:
@@ -275,56 +269,76 @@ def _read_image_classes(
                 )
             if not f.is_file():
                 raise DataError(f"{f}: not a regular file; an image folder holds image files")
-            pixels = _pixels_uint8(f)
-            budget.image(f, pixels)
-            if first is None:
-                first = f
-            elif pixels.shape[:2] != images[0].shape[:2]:
-                h, w = pixels.shape[:2]
-                raise DataError(
-                    f"{f}: image is {w}x{h} but {first} is {images[0].shape[1]}x"
-                    f"{images[0].shape[0]}; all images must have the same size, resize them"
-                )
-            images.append(pixels)
+            files.append(f)
             labels.append(label)
-    if not images:
+    if not files:
         raise DataError(
             f"{root}: no images found; expected one sub-folder per class holding "
             f"{', '.join(sorted(IMAGE_SUFFIXES))} files"
         )
-    return images, np.asarray(labels, dtype=np.int64), names
+    return files, np.asarray(labels, dtype=np.int64), names
 
 
-def load_image_folder(root: Path) -> Dataset:
+def _read_images(
+    files: list[Path], size: tuple[int, int] | None, budget: _Budget
+) -> tuple[list[np.ndarray], int]:
+    """Each file decoded, resized to ``size`` (H, W), and counted; and how many were resized."""
+    from backprop.data.foldersize import read_at
+
+    images, resized = [], 0
+    for f in files:
+        pixels, changed = read_at(f, size)
+        budget.image(f, pixels)
+        images.append(pixels)
+        resized += changed
+    return images, resized
+
+
+def load_image_folder(root: Path, size: tuple[int, int] | None = None,
+                      why: str = "as --image-size asks") -> Dataset:
     """Read a folder of class sub-folders (or ``train/`` and ``test/`` laid out that way).
 
     Images are greyscale (N, H, W) uint8, or (N, H, W, 3) RGB when any image of
     the folder, in ``train/`` or ``test/``, is colour (:mod:`backprop.data.colour`).
+    Every image is resized to ``size`` (height, width), or, without it, to the
+    most common size of the training images (:mod:`backprop.data.foldersize`);
+    ``why`` is how the note on the resized images names where ``size`` comes from.
     """
+    from backprop.data.foldersize import common_size, header_size, resize_note
+
     budget = _Budget(root)
     subdirs = {d.name for d in _class_dirs(root)}
-    if {"train", "test"} <= subdirs:
-        train, y, names = _read_image_classes(root / "train", None, budget)
-        test, y_te, _ = _read_image_classes(root / "test", names, budget)
-        X, X_te = _stack(train, budget.colour), _stack(test, budget.colour)
-        if X_te.shape[1:] != X.shape[1:]:
-            raise DataError(
-                f"{root / 'test'}: images are {X_te.shape[1:]} but train images are {X.shape[1:]}"
-            )
-    else:
-        images, y, names = _read_image_classes(root, None, budget)
-        X, X_te, y_te = _stack(images, budget.colour), None, None
+    split = {"train", "test"} <= subdirs
+    train_files, y, names = _image_files(root / "train" if split else root, None, budget)
+    test_files, y_te, _ = (_image_files(root / "test", names, budget) if split
+                           else ([], None, names))
+    if size is None:
+        size = common_size(train_files, [header_size(f) for f in train_files])
+        why = "the most common size; --image-size HxW to choose"
+    train, resized = _read_images(train_files, size, budget)
+    test, resized_test = _read_images(test_files, size, budget)
+    X = _stack(train, budget.colour)
+    X_te = _stack(test, budget.colour) if split else None
+    notes = []
+    if resized + resized_test and size is not None:
+        notes.append(resize_note(resized + resized_test, len(train) + len(test), size, why))
     return Dataset(
-        name=root.name, X_train=X, y_train=y, X_test=X_te, y_test=y_te, class_names=names,
-        image_shape=tuple(X.shape[1:]), source=str(root), files={"folder": root},
+        name=root.name, X_train=X, y_train=y, X_test=X_te, y_test=y_te if split else None,
+        class_names=names, image_shape=tuple(X.shape[1:]), source=str(root),
+        files={"folder": root}, notes=notes,
     )
 
 
 # --------------------------------------------------------------------------- dispatch
 
 
-def load_user(path: Path, find_idx) -> Dataset:
-    """Pick the reader for ``--data-dir PATH`` (``find_idx(folder)`` tells an IDX folder)."""
+def load_user(path: Path, find_idx, size: tuple[int, int] | None = None,
+              why: str = "as --image-size asks") -> Dataset:
+    """Pick the reader for ``--data-dir PATH`` (``find_idx(folder)`` tells an IDX folder).
+
+    ``size`` (height, width) resizes the images of a folder of class sub-folders
+    (:func:`load_image_folder`); other data is read as it is.
+    """
     from backprop.data.datasets import load_idx_folder
 
     if not path.exists():
@@ -349,7 +363,7 @@ def load_user(path: Path, find_idx) -> Dataset:
     if find_idx(path):
         return load_idx_folder(path)
     if _class_dirs(path):
-        return load_image_folder(path)
+        return load_image_folder(path, size, why)
     raise DataError(
         f"{path}: holds neither the MNIST-format files (train-images-idx3-ubyte[.gz], ...) "
         "nor one sub-folder of images per class"

@@ -37,6 +37,7 @@ class TuneOptions:
 
     dataset: str | None = None
     data_dir: str | None = None
+    image_size: str | None = None
     space: str | None = None
     trials: int | None = None
     seconds: float | None = None
@@ -77,7 +78,8 @@ def _new_tune_dir(out: str | None, name: str) -> Path:
 def _resume_inputs(opts: TuneOptions) -> tuple[Path, dict, dict]:
     tune_dir = Path(opts.resume)
     given = [f for f, v in (("--dataset", opts.dataset), ("--data-dir", opts.data_dir),
-                            ("--space", opts.space), ("--out", opts.out)) if v is not None]
+                            ("--image-size", opts.image_size), ("--space", opts.space),
+                            ("--out", opts.out)) if v is not None]
     if given:
         raise ValueError(
             f"--resume continues {tune_dir} with its own data and search space; drop "
@@ -95,7 +97,8 @@ def _load(data: dict, cache_dir: str | None, quiet: bool):
     from backprop.data import load_dataset
 
     return load_dataset(data.get("dataset") or None, data_dir=data.get("data_dir"),
-                        cache_dir=cache_dir, progress=not quiet)
+                        cache_dir=cache_dir, progress=not quiet,
+                        image_size=data.get("image_size"))
 
 
 def _split(ds, space: SearchSpace):
@@ -124,7 +127,8 @@ def prepare(opts: TuneOptions):
     if opts.dataset is None and opts.data_dir is None:
         raise ValueError("give the data to tune on: --dataset NAME or --data-dir DIR")
     data = {"dataset": opts.dataset or "",
-            "data_dir": None if opts.data_dir is None else str(Path(opts.data_dir).resolve())}
+            "data_dir": None if opts.data_dir is None else str(Path(opts.data_dir).resolve()),
+            "image_size": opts.image_size}
     ds = _load(data, opts.cache_dir, opts.quiet)
     space = default_space(ds.name, len(ds.y_train), ds.image_shape)
     if opts.space is not None:

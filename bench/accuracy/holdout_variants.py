@@ -129,6 +129,13 @@ def intshift_augment(shape, k: int, p: float):
     return augment
 
 
+def noise_augment(sigma: float):
+    def augment(Xb, rng):
+        return Xb + rng.standard_normal(Xb.shape, dtype=np.float32).astype(Xb.dtype) * sigma
+
+    return augment
+
+
 def main(argv: list[str]) -> None:
     variant, name = argv[0], argv[1]
     changes = json.loads(argv[2] if len(argv) > 2 else "{}")
@@ -146,8 +153,12 @@ def main(argv: list[str]) -> None:
         augment = intshift_augment((28, 28), record["k"], record["p"])
         # selection._train_fold imports make_augment from its module at call time
         augment_module.make_augment = lambda cfg, shape: augment
+    elif variant == "noise":
+        record["sigma"] = float(changes.pop("sigma", 0.1))
+        augment = noise_augment(record["sigma"])
+        augment_module.make_augment = lambda cfg, shape: augment
     else:
-        raise SystemExit(f"unknown variant {variant!r}: sam, rdrop, log1p or intshift")
+        raise SystemExit(f"unknown variant {variant!r}: sam, rdrop, log1p, intshift or noise")
     holdout.main([name, json.dumps(changes), *argv[3:]], variant=record)
 
 

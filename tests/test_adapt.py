@@ -7,7 +7,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from backprop.adapt import MAX_EPOCHS, MIN_EPOCHS, adapt, epochs_for, suits_distortions
+from backprop.adapt import (
+    MAX_EPOCHS,
+    MIN_EPOCHS,
+    SQUEEZED_SHARE,
+    adapt,
+    epochs_for,
+    squeezed_features,
+    suits_distortions,
+)
 from backprop.config import TrainConfig
 
 
@@ -265,6 +273,22 @@ def test_features_of_unlike_ranges_are_standardised():
     assert out.scale == "unit" and not any("standardised" in n for n in notes)
     two = SimpleNamespace(X_train=table[:, [0, 1]], y_train=ds.y_train, image_shape=None)
     assert adapt(cfg, two)[0].scale == "standard"  # 13-ish beside 750-ish: one of two squeezed
+
+
+def test_a_folder_of_images_keeps_one_divisor_however_rarely_its_pixels_are_inked():
+    """Pixels share one unit: rarely inked ones are not standardised, as a table's would be."""
+    cfg = TrainConfig(validation_split=0.0, augment="none", scale="unit")
+    X = np.zeros((20, 10, 10), np.uint8)
+    X[:, 4:6, 4:6] = 255  # a bright centre in every image
+    X[np.arange(20), np.arange(20) % 10, np.arange(20) // 2] = 12  # faint specks elsewhere
+    y = np.arange(20) % 2
+    squeezed, features, _ = squeezed_features(X)
+    assert squeezed >= SQUEEZED_SHARE * features  # so many faint pixels: a table would be
+    table = SimpleNamespace(X_train=X, y_train=y, image_shape=(10, 10), files={"npz": "x.npz"})
+    assert adapt(cfg, table)[0].scale == "standard"
+    folder = SimpleNamespace(X_train=X, y_train=y, image_shape=(10, 10), files={"folder": "imgs"})
+    out, notes = adapt(cfg, folder)
+    assert out.scale == "unit" and not any("standardised" in n for n in notes)
 
 
 def test_the_default_learns_a_table_of_unlike_ranges(tmp_path, capsys):

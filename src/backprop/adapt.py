@@ -36,7 +36,10 @@ explicitly alone:
   table (178 samples) that took the default from 70.8 % to 97.8 %; in MNIST,
   Fashion-MNIST and the 8×8 digits at most 5 % of the pixels are so squeezed,
   in iris and XOR none, and they keep ``"unit"`` (per-pixel standardisation
-  cost the digits 1.3 points).
+  cost the digits 1.3 points).  Images read from files (a folder) always keep
+  it: their pixels share one unit however rarely some are inked (in a small
+  folder whose images were resized to one size, the faint rings of the
+  resampling can leave most pixels under a tenth of the brightest).
 - **Validation.**  A validation fraction set by a preset is dropped when it
   would hold out nothing of some class (XOR's four points).  ``patience``
   needs a validation set: without one it would watch the training loss,
@@ -185,8 +188,8 @@ def squeezed_features(X) -> tuple[int, int, float]:
 
 def _scale(cfg, ds, given: set, changes: dict) -> list[str]:
     """The note on the input scale; sets ``changes["scale"]`` for features of unlike ranges."""
-    if cfg.scale != "unit" or "scale" in given:
-        return []
+    if cfg.scale != "unit" or "scale" in given or "folder" in getattr(ds, "files", {}):
+        return []  # a folder's pixels share one unit (0-255)
     squeezed, features, largest = squeezed_features(ds.X_train)
     if features == 0 or squeezed < SQUEEZED_SHARE * features:
         return []

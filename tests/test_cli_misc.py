@@ -186,6 +186,25 @@ def test_predict_rows_of_pixels_with_a_model_of_images(tmp_path, capsys):
     got = json.loads(capsys.readouterr().out)
     want = model.predict(X[:7].reshape(7, 16, 16).astype(np.uint8))
     assert [g["label"] for g in got] == [model.class_names[k] for k in want]
+    # a submission file: Kaggle's header, the rows numbered from 1
+    sub = tmp_path / "submission.csv"
+    assert main(["predict", str(run / "model.npz"), str(tmp_path / "test.csv"), "--output",
+                 str(sub), "--columns", "ImageId,Label"]) == 0
+    assert sub.read_text().splitlines() == ["ImageId,Label"] + [
+        f"{i},{model.class_names[k]}" for i, k in enumerate(want, start=1)]
+    # a file with its own Id column (left out of the features): those ids, as written
+    (tmp_path / "ids.csv").write_text(
+        "Id," + head + "\n" + "".join(f"{900 + i}," + ",".join(map(str, x)) + "\n"
+                                      for i, x in enumerate(X[:7])))
+    assert main(["predict", str(run / "model.npz"), str(tmp_path / "ids.csv"), "--output",
+                 str(sub)]) == 0
+    assert sub.read_text().splitlines() == ["id,label"] + [
+        f"{900 + i},{model.class_names[k]}" for i, k in enumerate(want)]
+    capsys.readouterr()
+    assert main(["predict", str(run / "model.npz"), str(tmp_path / "test.csv"), "--output",
+                 str(sub), "--columns", "ImageId"]) == 2
+    err = capsys.readouterr().err
+    assert "--columns ImageId: give two names" in err and err.count("\n") == 1
 
 
 def test_debug_shows_the_traceback(tmp_path):

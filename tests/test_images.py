@@ -193,9 +193,11 @@ def test_a_model_trained_on_an_image_folder_predicts_its_own_images(tmp_path):
     train_acc = history["records"][-1]["acc"]
     model = backprop.load(tmp_path / "run" / "model.npz")
     assert model.image.kind == "plain" and model.image.shape == (24, 24)
-    r = bp("predict", "run/model.npz", *paths, "--json")
+    r = bp("predict", "run/model.npz", *paths, "--json", "--output", "out.csv")
     assert r.returncode == 0, r.stderr
     got = [e["label"] for e in json.loads(r.stdout)]
+    written = (tmp_path / "out.csv").read_text().splitlines()
+    assert written == ["file,label"] + [f"{p},{g}" for p, g in zip(paths, got)]
     accuracy = np.mean(np.array(got) == np.array(labels))
     assert len(set(got)) == 3, got
     assert accuracy >= min(train_acc, 0.95), (accuracy, train_acc)

@@ -35,7 +35,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--show-input", metavar="DIR", default=None,
         help="write the image the network saw for each file to DIR (PNG, e.g. NAME_28x28.png)",
     )
+    p.add_argument(
+        "--output", metavar="FILE.csv", default=None,
+        help="also write the predictions to FILE.csv, two columns: the row's id (its file's "
+             "row-number column, else its number from 1) or the image file, and the label",
+    )
+    p.add_argument(
+        "--columns", metavar="ID,LABEL", default=None,
+        help="the header of --output (default: id,label for rows, file,label for images), "
+             "e.g. ImageId,Label for Kaggle's digit recognizer",
+    )
     p.set_defaults(func=run)
+
+
+def write_output(args: argparse.Namespace, results: list[dict]) -> None:
+    """``--output``: one line per prediction, a submission file (see :func:`add_parser`)."""
+    import csv
+
+    from backprop.errors import DataError
+
+    rows = any("row" in e for e in results)
+    header = (args.columns or ("id,label" if rows else "file,label")).split(",")
+    if len(header) != 2 or not all(h.strip() for h in header):
+        raise DataError(f"--columns {args.columns}: give two names, e.g. ImageId,Label")
+    with open(args.output, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow([h.strip() for h in header])
+        for e in results:
+            out.writerow([e.get("id", e.get("row", e["file"])), e["label"]])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")
+    if args.columns and not args.output:
+        raise ValueError("--columns names the header of --output; give --output FILE.csv too")
     model = load(args.model)
     if model.image is None or all(Path(p).suffix.lower() == ".csv" for p in args.images):
         return predict_rows(args, model)  # rows of numbers (of pixels, for a model of images)
@@ -78,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{path}  ->  {entry['label']}    ({tops})")
     if args.json:
         print(json.dumps(results, indent=1))
+    if args.output:
+        write_output(args, results)
     return 2 if failed else 0
 
 
@@ -97,7 +128,7 @@ def predict_rows(args: argparse.Namespace, model) -> int:
                     f"{path}: {args.model} takes rows of {model.n_inputs} numbers, not images; "
                     "give a .csv file of rows laid out like its training file"
                 )
-            X, note = read_features(Path(path), model.n_inputs)
+            X, note, ids = read_features(Path(path), model.n_inputs)
         except (DataError, OSError) as exc:
             print(f"backprop: error: {exc}", file=sys.stderr)
             failed += 1
@@ -108,11 +139,15 @@ def predict_rows(args: argparse.Namespace, model) -> int:
         for row, p in enumerate(proba, start=1):
             order = np.argsort(-p, kind="stable")[: args.top]
             top = [{"label": names[int(k)], "probability": float(p[k])} for k in order]
-            results.append({"file": str(path), "row": row, "label": top[0]["label"],
-                            "top": top})
+            entry = {"file": str(path), "row": row, "label": top[0]["label"], "top": top}
+            if ids is not None:
+                entry["id"] = str(ids[row - 1])
+            results.append(entry)
             if not args.json:
                 tops = "  ".join(f"{t['label']} {t['probability']:6.1%}" for t in top)
                 print(f"{path}:{row}  ->  {top[0]['label']}    ({tops})")
     if args.json:
         print(json.dumps(results, indent=1))
+    if args.output:
+        write_output(args, results)
     return 2 if failed else 0

@@ -228,18 +228,19 @@ def _layout(path: Path, need: str, least: int) -> tuple:
     return rows, sep, header, skip, n
 
 
-def read_features(path: Path, n_features: int) -> tuple[np.ndarray, str]:
-    """The rows of a CSV file as a model's inputs: ``(X (N, n_features) float64, note)``.
+def read_features(path: Path, n_features: int) -> tuple[np.ndarray, str, np.ndarray | None]:
+    """The rows of a CSV file as a model's inputs: ``(X (N, n_features) float64, note, ids)``.
 
     For ``backprop predict`` on a model of a table.  The file is laid out like a
     training CSV, with or without its label column: where it has more columns
     than ``n_features``, the label column (named, or the one column of text) and
     then a row-number column (see :data:`ROW_NUMBER_NAMES`) are left out, and
-    ``note`` says which.
+    ``note`` says which.  ``ids`` (N,) holds the row-number column's values as
+    written (str), or is None when the file has none.
     """
     path = Path(path)
     rows, sep, header, skip, n = _layout(path, f"{n_features} features", 1)
-    cols, left = list(range(n)), []
+    cols, left, id_col = list(range(n)), [], None
     if n > n_features:
         col, why = label_column(header, _fields(rows[skip], sep))
         if why != BY_DEFAULT:  # named, or the one column of text: never the first by default
@@ -248,6 +249,7 @@ def read_features(path: Path, n_features: int) -> tuple[np.ndarray, str]:
     for i in list(cols):
         if len(cols) > n_features and header is not None and header[i].lower() in ROW_NUMBER_NAMES:
             cols.remove(i)
+            id_col = i
             left.append(f"row numbers: column {_column_name(header, i)}")
     if len(cols) != n_features:
         raise DataError(
@@ -266,7 +268,9 @@ def read_features(path: Path, n_features: int) -> tuple[np.ndarray, str]:
     from backprop.data.userdata import _check_X
 
     note = f"left out: {'; '.join(left)}" if left else ""
-    return _check_X(X, path, "the feature columns"), note
+    ids = None if id_col is None else np.array(  # the rows loadtxt read: not blank, no comment
+        [_fields(r, sep)[id_col] for r in rows[skip:] if r.strip() and r.lstrip()[:1] != "#"])
+    return _check_X(X, path, "the feature columns"), note, ids
 
 
 def load_csv(path: Path) -> Dataset:

@@ -205,6 +205,10 @@ def test_predict_rows_of_pixels_with_a_model_of_images(tmp_path, capsys):
                  str(sub), "--columns", "ImageId"]) == 2
     err = capsys.readouterr().err
     assert "--columns ImageId: give two names" in err and err.count("\n") == 1
+    assert main(["predict", str(run / "model.npz"), str(tmp_path / "test.csv"), "--output",
+                 str(tmp_path / "nowhere" / "sub.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "the folder" in err and "does not exist" in err and err.count("\n") == 1
 
 
 def test_debug_shows_the_traceback(tmp_path):

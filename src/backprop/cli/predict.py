@@ -58,11 +58,15 @@ def write_output(args: argparse.Namespace, results: list[dict]) -> None:
     header = (args.columns or ("id,label" if rows else "file,label")).split(",")
     if len(header) != 2 or not all(h.strip() for h in header):
         raise DataError(f"--columns {args.columns}: give two names, e.g. ImageId,Label")
-    with open(args.output, "w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow([h.strip() for h in header])
-        for e in results:
-            out.writerow([e.get("id", e.get("row", e["file"])), e["label"]])
+    try:
+        with open(args.output, "w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f)
+            out.writerow([h.strip() for h in header])
+            for e in results:
+                out.writerow([e.get("id", e.get("row", e["file"])), e["label"]])
+    except OSError as exc:
+        raise DataError(f"--output {args.output}: cannot write it ({exc.strerror}); give a "
+                        "file in a folder that exists and that you may write to") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--top must be at least 1, got {args.top}")
     if args.columns and not args.output:
         raise ValueError("--columns names the header of --output; give --output FILE.csv too")
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise ValueError(f"--output {args.output}: the folder {Path(args.output).parent} does "
+                         "not exist; create it or write the file elsewhere")
     model = load(args.model)
     if model.image is None or all(Path(p).suffix.lower() == ".csv" for p in args.images):
         return predict_rows(args, model)  # rows of numbers (of pixels, for a model of images)

@@ -2,12 +2,12 @@
 
 Usage::
 
-    python bench/accuracy/batchnorm_probe.py NAME EPOCHS LR [SEED]
+    python bench/accuracy/batchnorm_probe.py NAME EPOCHS LR [SEED [DROPOUT [INPUT_DROPOUT]]]
 
 784 inputs → 2,048 units: z = W⁽¹⁾x (no bias), normalised over the minibatch,
-u = γ ẑ + β, ReLU, dropout 0.4 → softmax.  The rest is the Fashion-MNIST
-``best`` recipe written out (as ``maxout_probe.py``): dropout 0.05 on the
-inputs, momentum 0.9, η = LR on a cosine schedule, minibatches of 128, and
+u = γ ẑ + β, ReLU, dropout (default 0.4) → softmax.  The rest is the
+Fashion-MNIST ``best`` recipe written out (as ``maxout_probe.py``): dropout
+(default 0.05) on the inputs, momentum 0.9, η = LR on a cosine schedule, minibatches of 128, and
 ``holdout.py``'s split.  The held-out images are normalised with the mean and
 variance of z over all training images under the final weights.  One JSON
 line is printed and appended to ``holdout-results.jsonl``.  The engine has no
@@ -28,7 +28,8 @@ from backprop.data import load_dataset
 from backprop.data.preprocess import stratified_split
 
 HERE = Path(__file__).parent
-UNITS, INPUT_DROPOUT, DROPOUT, MOMENTUM, BATCH, EPS = 2048, 0.05, 0.4, 0.9, 128, 1e-5
+UNITS, MOMENTUM, BATCH, EPS = 2048, 0.9, 128, 1e-5
+INPUT_DROPOUT, DROPOUT = 0.05, 0.4  # defaults; the command line may change them
 
 
 def train(X, y, epochs: int, lr0: float, rng: np.random.Generator) -> list:
@@ -73,6 +74,9 @@ def train(X, y, epochs: int, lr0: float, rng: np.random.Generator) -> list:
 def main(argv: list[str]) -> None:
     name, epochs, lr0 = argv[0], int(argv[1]), float(argv[2])
     seed = int(argv[3]) if len(argv) > 3 else 0
+    global DROPOUT, INPUT_DROPOUT
+    DROPOUT = float(argv[4]) if len(argv) > 4 else DROPOUT
+    INPUT_DROPOUT = float(argv[5]) if len(argv) > 5 else INPUT_DROPOUT
     ds = load_dataset("fashion-mnist")
     X_tr, y_tr, X_ho, y_ho = stratified_split(ds.X_train, ds.y_train, 1 / 6,
                                               np.random.default_rng(0))
@@ -86,7 +90,8 @@ def main(argv: list[str]) -> None:
     acc = float(((np.maximum(u, 0) @ W2.T + b2).argmax(1) == y_ho).mean())
     line = {
         "name": name, "data": "fashion-mnist",
-        "changes": {"epochs": epochs, "lr": lr0, "seed": seed},
+        "changes": {"epochs": epochs, "lr": lr0, "seed": seed, "dropout": DROPOUT,
+                    "input_dropout": INPUT_DROPOUT},
         "held_out": len(y_ho), "accuracy": round(acc, 4),
         "stderr": round(math.sqrt(acc * (1 - acc) / len(y_ho)), 4),
         "epochs": epochs, "train_seconds": round(time.time() - start, 1),

@@ -151,6 +151,15 @@ def test_predict_reports_bad_files_and_keeps_going(model, tmp_path, capsys, samp
 # ---------------------------------------------------------------- the model's own image steps
 
 
+def _cli(cwd, *args):
+    """``python -m backprop ARGS`` run in ``cwd``: the CompletedProcess, output as text."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
 def _shape_image(kind: int, rng: np.random.Generator, side: int = 24) -> np.ndarray:
     """Black ink on white paper: a vertical bar, a horizontal bar or a square ring, jittered."""
     img = np.full((side, side), 255, np.uint8)
@@ -168,9 +177,6 @@ def _shape_image(kind: int, rng: np.random.Generator, side: int = 24) -> np.ndar
 
 def test_a_model_trained_on_an_image_folder_predicts_its_own_images(tmp_path):
     """Training read the PNGs as they are; predict must repeat exactly that (not MNIST steps)."""
-    import subprocess
-    import sys
-
     rng = np.random.default_rng(0)
     folder = tmp_path / "shapes"
     paths, labels = [], []
@@ -183,8 +189,7 @@ def test_a_model_trained_on_an_image_folder_predicts_its_own_images(tmp_path):
             labels.append(name)
 
     def bp(*args):
-        return subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True,
-                              text=True, cwd=tmp_path, timeout=300)
+        return _cli(tmp_path, *args)
 
     r = bp("train", "--data-dir", str(folder), "--hidden", "32", "--epochs", "30", "--quiet",
            "--no-report", "--out", "run")
@@ -279,9 +284,6 @@ def _square(colour, at) -> np.ndarray:
 def test_a_model_of_a_colour_folder_tells_red_from_green(tmp_path):
     """Train on red vs green squares read in colour; predict new PNGs in colour. Greyscale
     could not: each new red square reads as the same grey image as a green one."""
-    import subprocess
-    import sys
-
     from backprop.data.images import read_grey
 
     rng = np.random.default_rng(0)
@@ -299,8 +301,7 @@ def test_a_model_of_a_colour_folder_tells_red_from_green(tmp_path):
     assert np.array_equal(read_grey(tmp_path / "red0.png"), read_grey(tmp_path / "green0.png"))
 
     def bp(*args):
-        return subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True,
-                              text=True, cwd=tmp_path, timeout=300)
+        return _cli(tmp_path, *args)
 
     r = bp("train", "--data-dir", "data", "--hidden", "32", "--epochs", "60", "--no-report",
            "--out", "run")
@@ -340,9 +341,6 @@ def test_colour_steps_read_a_new_image_in_colour_at_the_training_size(tmp_path):
 def test_a_channels_first_npz_trains_a_colour_model_that_reads_pngs(tmp_path):
     """PyTorch's (N, 3, H, W) in an .npz is moved channels-last, so the model it trains
     reads a PNG's pixels in the same order and tells red from green; (N, 1, H, W) is grey."""
-    import subprocess
-    import sys
-
     from backprop.data import load_dataset
 
     rng = np.random.default_rng(1)
@@ -360,8 +358,7 @@ def test_a_channels_first_npz_trains_a_colour_model_that_reads_pngs(tmp_path):
         Image.fromarray(a, "RGB").save(tmp_path / name)
 
     def bp(*args):
-        return subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True,
-                              text=True, cwd=tmp_path, timeout=300)
+        return _cli(tmp_path, *args)
 
     r = bp("train", "--data-dir", "chw.npz", "--hidden", "32", "--epochs", "60", "--no-report",
            "--out", "run")

@@ -16,58 +16,43 @@ batch normalisation: this measures whether it would pay before it is built.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from maxout_probe import held_out_split, minibatches, momentum_step, record
 
-from backprop.data import load_dataset
-from backprop.data.preprocess import stratified_split
-
-HERE = Path(__file__).parent
 UNITS, MOMENTUM, BATCH, EPS = 2048, 0.9, 128, 1e-5
 INPUT_DROPOUT, DROPOUT = 0.05, 0.4  # defaults; the command line may change them
 
 
 def train(X, y, epochs: int, lr0: float, rng: np.random.Generator) -> list:
-    n, n_in = X.shape
+    n_in = X.shape[1]
     W1 = (rng.standard_normal((UNITS, n_in)) * math.sqrt(2.0 / n_in)).astype(np.float32)
     W2 = (rng.standard_normal((10, UNITS)) * math.sqrt(1.0 / UNITS)).astype(np.float32)
     params = [W1, np.ones(UNITS, np.float32), np.zeros(UNITS, np.float32), W2,
               np.zeros(10, np.float32)]  # W1, γ, β, W2, b2
     velocity = [np.zeros_like(p) for p in params]
     Y = np.eye(10, dtype=np.float32)[y]
-    for epoch in range(epochs):
-        lr = 0.5 * lr0 * (1 + math.cos(math.pi * epoch / epochs))
-        perm = rng.permutation(n)
-        for s in range(0, n, BATCH):
-            idx = perm[s:s + BATCH]
-            m = len(idx)
-            keep_in = (rng.random((m, n_in)) >= INPUT_DROPOUT) / (1 - INPUT_DROPOUT)
-            Xb = X[idx] * keep_in.astype(np.float32)
-            W1, gamma, beta, W2, b2 = params
-            z = Xb @ W1.T
-            inv = 1.0 / np.sqrt(z.var(0) + EPS)
-            z_hat = (z - z.mean(0)) * inv
-            u = gamma * z_hat + beta
-            mask = ((rng.random(u.shape) >= DROPOUT) / (1 - DROPOUT)).astype(np.float32)
-            a2 = np.maximum(u, 0) * mask
-            z3 = a2 @ W2.T + b2
-            a3 = np.exp(z3 - z3.max(1, keepdims=True))
-            a3 /= a3.sum(1, keepdims=True)
-            delta3 = (a3 - Y[idx]) / m  # δ = a - y, the batch mean
-            delta_u = (delta3 @ W2) * mask * (u > 0)
-            d_hat = delta_u * gamma  # through the normalisation: the batch's mean and variance
-            delta_z = inv / m * (m * d_hat - d_hat.sum(0) - z_hat * (d_hat * z_hat).sum(0))
-            grads = (delta_z.T @ Xb, (delta_u * z_hat).sum(0), delta_u.sum(0),
-                     delta3.T @ a2, delta3.sum(0))
-            for p, v, g in zip(params, velocity, grads):
-                v *= MOMENTUM
-                v -= lr * g  # ΔW = αΔW - η∇
-                p += v
+    for lr, idx, Xb in minibatches(X, epochs, lr0, INPUT_DROPOUT, rng):
+        m = len(idx)
+        W1, gamma, beta, W2, b2 = params
+        z = Xb @ W1.T
+        inv = 1.0 / np.sqrt(z.var(0) + EPS)
+        z_hat = (z - z.mean(0)) * inv
+        u = gamma * z_hat + beta
+        mask = ((rng.random(u.shape) >= DROPOUT) / (1 - DROPOUT)).astype(np.float32)
+        a2 = np.maximum(u, 0) * mask
+        z3 = a2 @ W2.T + b2
+        a3 = np.exp(z3 - z3.max(1, keepdims=True))
+        a3 /= a3.sum(1, keepdims=True)
+        delta3 = (a3 - Y[idx]) / m  # δ = a - y, the batch mean
+        delta_u = (delta3 @ W2) * mask * (u > 0)
+        d_hat = delta_u * gamma  # through the normalisation: the batch's mean and variance
+        delta_z = inv / m * (m * d_hat - d_hat.sum(0) - z_hat * (d_hat * z_hat).sum(0))
+        momentum_step(params, velocity, (delta_z.T @ Xb, (delta_u * z_hat).sum(0),
+                                         delta_u.sum(0), delta3.T @ a2, delta3.sum(0)), lr)
     return params
 
 
@@ -77,29 +62,17 @@ def main(argv: list[str]) -> None:
     global DROPOUT, INPUT_DROPOUT
     DROPOUT = float(argv[4]) if len(argv) > 4 else DROPOUT
     INPUT_DROPOUT = float(argv[5]) if len(argv) > 5 else INPUT_DROPOUT
-    ds = load_dataset("fashion-mnist")
-    X_tr, y_tr, X_ho, y_ho = stratified_split(ds.X_train, ds.y_train, 1 / 6,
-                                              np.random.default_rng(0))
-    X_tr = (X_tr.reshape(len(X_tr), -1) / 255.0).astype(np.float32)
-    X_ho = (X_ho.reshape(len(X_ho), -1) / 255.0).astype(np.float32)
+    X_tr, y_tr, X_ho, y_ho = held_out_split()
     start = time.time()
     W1, gamma, beta, W2, b2 = train(X_tr, y_tr, epochs, lr0, np.random.default_rng(seed))
+    seconds = time.time() - start
     z = X_tr @ W1.T  # the population's statistics under the final weights
     mu, var = z.mean(0), z.var(0)
     u = gamma * (X_ho @ W1.T - mu) / np.sqrt(var + EPS) + beta
     acc = float(((np.maximum(u, 0) @ W2.T + b2).argmax(1) == y_ho).mean())
-    line = {
-        "name": name, "data": "fashion-mnist",
-        "changes": {"epochs": epochs, "lr": lr0, "seed": seed, "dropout": DROPOUT,
-                    "input_dropout": INPUT_DROPOUT},
-        "held_out": len(y_ho), "accuracy": round(acc, 4),
-        "stderr": round(math.sqrt(acc * (1 - acc) / len(y_ho)), 4),
-        "epochs": epochs, "train_seconds": round(time.time() - start, 1),
-        "variant": {"name": "batchnorm_probe.py"},
-    }
-    print(json.dumps(line), flush=True)
-    with open(HERE / "holdout-results.jsonl", "a") as f:
-        f.write(json.dumps(line) + "\n")
+    changes = {"epochs": epochs, "lr": lr0, "seed": seed, "dropout": DROPOUT,
+               "input_dropout": INPUT_DROPOUT}
+    record(name, changes, acc, len(y_ho), seconds, "batchnorm_probe.py")
 
 
 if __name__ == "__main__":

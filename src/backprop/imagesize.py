@@ -16,7 +16,7 @@ from backprop.config import image_size_sides
 from backprop.errors import DataError
 from backprop.limits import limit
 
-__all__ = ["parse_size", "size_problem", "size_words"]
+__all__ = ["parse_size", "sides_words", "size_problem"]
 
 
 def size_problem(value: Any) -> str | None:
@@ -67,6 +67,6 @@ def parse_size(value: str | tuple[int, int], name: str = "--image-size") -> tupl
     return sides
 
 
-def size_words(size: tuple[int, ...]) -> str:
+def sides_words(size: tuple[int, ...]) -> str:
     """``(28, 32)`` → ``"28×32"`` (height × width)."""
     return f"{size[0]}×{size[1]}"

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from backprop.errors import DataError
-from backprop.imagesize import size_problem, size_words
+from backprop.imagesize import sides_words, size_problem
 
 __all__ = ["common_size", "header_size", "read_at", "resize_note"]
 
@@ -116,4 +116,4 @@ def resize_note(resized: int, total: int, size: tuple[int, int], why: str) -> st
 
     ``resized 37 of 500 images to 28×28, the most common size; --image-size HxW to choose``.
     """
-    return f"resized {resized:,} of {total:,} images to {size_words(size)}, {why}"
+    return f"resized {resized:,} of {total:,} images to {sides_words(size)}, {why}"

@@ -123,6 +123,10 @@ class TrainConfig:
     dropout: float = setting(0.0, "dropout rate of the hidden units", "network", **UNIT)
     input_dropout: float = setting(0.0, "dropout rate of the input units", "network", **UNIT)
     leaky_slope: float = setting(0.01, "slope of leaky_relu for z < 0", "network", **UNIT)
+    batch_norm: bool = setting(
+        False, "batch normalisation: each hidden layer's W a normalised over the minibatch "
+        "before its activation (Ioffe & Szegedy 2015); folded into W and b in the model file",
+        "network")
     dtype: str = setting("float32", "floating-point type", "network",
                          choices=("float32", "float64"))
     init_from: str | None = setting(
@@ -328,5 +332,6 @@ def build_network(cfg: TrainConfig, n_in: int, n_out: int) -> Any:
         input_dropout=cfg.input_dropout,
         dtype=cfg.dtype,
         leaky_slope=cfg.leaky_slope,
+        batch_norm=cfg.batch_norm,
         rng=np.random.default_rng(cfg.seed),
     )

@@ -43,6 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", default=None, help="output activation (default softmax, or "
                    "sigmoid for one unit)")
     p.add_argument("--loss", default=None, help="loss (default: matches the output)")
+    p.add_argument("--batch-norm", action="store_true",
+                   help="batch-normalise the hidden layers (checks γ and (B1)-(B4) too)")
     p.add_argument("--l1", type=float, default=0.0, help="L1 penalty")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty")
     p.add_argument("--samples", type=int, default=10,
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_entries < 0:
         raise ValueError(f"--max-entries must be ≥ 0 (0 checks all), got {args.max_entries}")
     net = Network(args.layers, activation=args.activation, output=args.output, loss=args.loss,
-                  dtype="float64", seed=args.seed)
+                  dtype="float64", seed=args.seed, batch_norm=args.batch_norm)
     rng = np.random.default_rng(args.seed + 1)
     X = rng.random((args.samples, args.layers[0]))
     k = args.layers[-1]

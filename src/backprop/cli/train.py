@@ -129,7 +129,8 @@ def init_from(cfg: TrainConfig) -> tuple[TrainConfig, Any]:
             "backprop train fine-tunes networks with one hidden activation"
         )
     arch = {"hidden": list(c["sizes"][1:-1]), "output": c["output"], "loss": c["loss"],
-            "dtype": c["dtype"], "leaky_slope": c["leaky_slope"]}
+            "dtype": c["dtype"], "leaky_slope": c["leaky_slope"],
+            "batch_norm": False}  # a model file's network has batch norm folded in
     if hidden:
         arch["activation"] = hidden[0]
     return cfg.updated(f"--init-from {cfg.init_from}", **arch), model

@@ -38,6 +38,8 @@ class StepBuffers:
     dropout : sequence of float
         Dropout rate of each hidden layer (a mask buffer where it is not 0).
     input_dropout : float
+    batch_norm : bool, default False
+        Whether the hidden layers are batch-normalised (ẑ and δᵥ buffers for them).
 
     Attributes
     ----------
@@ -45,13 +47,14 @@ class StepBuffers:
     masks : list of ndarray or None, (n, k) per hidden layer, column-major like a
     dropped : list of ndarray or None, a ⊙ mask per hidden layer
     input_mask, input_dropped : ndarray or None, (n, n_in)
+    z_hat : list of ndarray or None, (n, k) per layer: ẑ of each batch-normalised layer
     ones : ndarray, (n,), for the batch sums of the bias gradients (δᵀ·1 runs in
         BLAS, several times faster than ``np.sum(δ, axis=0)``)
     """
 
     def __init__(self, sizes: Sequence[int], n: int, dtype: np.dtype, dropout: Sequence[float],
-                 input_dropout: float) -> None:
-        self.n, self.sizes, self.dtype = n, list(sizes), dtype
+                 input_dropout: float, batch_norm: bool = False) -> None:
+        self.n, self.sizes, self.dtype, self.batch_norm = n, list(sizes), dtype, batch_norm
         outs = sizes[1:]
         self.z = [columns(n, k, dtype) for k in outs]
         self.a = [columns(n, k, dtype) for k in outs]
@@ -60,12 +63,14 @@ class StepBuffers:
         self.dropped = [columns(n, k, dtype) if r else None for k, r in hidden] + [None]
         self.input_mask = np.empty((n, sizes[0]), dtype) if input_dropout else None
         self.input_dropped = np.empty((n, sizes[0]), dtype) if input_dropout else None
+        self.z_hat = [columns(n, k, dtype) if batch_norm else None for k in outs[:-1]] + [None]
         self.ones = np.ones(n, dtype)  # Σ over the batch as δᵀ·1, a BLAS gemv
-        self._backward: tuple[list, list, list] | None = None
+        self._backward: tuple[list, list, list, list] | None = None
 
     @classmethod
     def for_batch(cls, kept: dict[int, StepBuffers], sizes: Sequence[int], n: int,
-                  dtype: np.dtype, dropout: Sequence[float], input_dropout: float) -> StepBuffers:
+                  dtype: np.dtype, dropout: Sequence[float], input_dropout: float,
+                  batch_norm: bool = False) -> StepBuffers:
         """The buffers for a batch of n samples from ``kept`` (batch size -> buffers), or new.
 
         ``kept`` holds at most three sizes (the batch size, the last batch, one more);
@@ -75,20 +80,22 @@ class StepBuffers:
         if step is None:
             if len(kept) >= 3:
                 kept.pop(next(iter(kept)))
-            step = kept[n] = cls(sizes, n, dtype, dropout, input_dropout)
+            step = kept[n] = cls(sizes, n, dtype, dropout, input_dropout, batch_norm)
         return step
 
     def backward_arrays(
         self,
-    ) -> tuple[list[np.ndarray], list[np.ndarray | None], list[np.ndarray]]:
-        """(delta, scaled, grads), allocated on the first call.
+    ) -> tuple[list[np.ndarray], list[np.ndarray | None], list[np.ndarray], list]:
+        """(delta, scaled, grads, delta_v), allocated on the first call.
 
         Returns
         -------
         delta : list of ndarray, (n, k) per layer, column-major: δ of each layer's output
         scaled : list of ndarray or None: δ·s/N per layer where the batch is no larger
             than the layer's fan-in (then the cheaper place for s/N), else None
-        grads : list of ndarray, [∇W⁽¹⁾, ∇b⁽¹⁾, ...] in the parameters' shapes
+        grads : list of ndarray, [∇W⁽¹⁾, ∇b⁽¹⁾, ..., ∇γ⁽¹⁾, ...] in the parameters' shapes
+        delta_v : list of ndarray or None, (n, k) per layer: δᵥ of each batch-normalised
+            layer (B4), the δ its W's gradient is made of
         """
         if self._backward is None:
             n, ins, outs = self.n, self.sizes[:-1], self.sizes[1:]
@@ -97,5 +104,9 @@ class StepBuffers:
                       for n_in, k in zip(ins, outs)]
             grads = [g for n_in, k in zip(ins, outs)
                      for g in (np.empty((k, n_in), self.dtype), np.empty(k, self.dtype))]
-            self._backward = (delta, scaled, grads)
+            hidden = outs[:-1] if self.batch_norm else []
+            grads += [np.empty(k, self.dtype) for k in hidden]  # ∇γ
+            delta_v = [columns(n, k, self.dtype) for k in hidden]
+            delta_v += [None] * (len(outs) - len(hidden))
+            self._backward = (delta, scaled, grads, delta_v)
         return self._backward

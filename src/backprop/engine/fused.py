@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from backprop.engine import blas
+from backprop.engine import batchnorm, blas
 from backprop.engine.network import Network
 from backprop.engine.optim import SGD, Adam, Momentum, Nesterov, Optimizer
 from backprop.engine.regularization import add_gradient, check_coefficients
@@ -83,38 +83,31 @@ def backward_fused(
     if Y.shape != a_L.shape:
         raise ValueError(f"Y must have shape {a_L.shape} (one row per sample), got {Y.shape}")
     n = a_L.shape[0]
-    deltas, scaled, grads = step.backward_arrays()
+    deltas, scaled, grads, deltas_v = step.backward_arrays()
+    z_hats, inv_stds, n_layers = net.cache["z_hat"], net.cache["inv_std"], len(net.layers)
     delta = deltas[-1]
     if net.shortcut:
         np.subtract(a_L, Y, out=delta)  # (10): δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y
     else:
         out = net.layers[-1].activation
         out.backward(z_L, a_L, net.loss.grad(a_L, Y), out=delta)  # (11): ∂J/∂a ⊙ ∂a/∂z
-    for i in range(len(net.layers) - 1, -1, -1):
+    for i in range(n_layers - 1, -1, -1):
         layer = net.layers[i]
         grad_W, grad_b = grads[2 * i], grads[2 * i + 1]
+        acc_b = accumulate[2 * i + 1] if accumulate else None
+        if layer.batch_norm:  # (B3) from δ of z = γ ⊙ ẑ + b, then (B4): δᵥ, W's δ
+            acc_g = accumulate[2 * n_layers + i] if accumulate else None
+            _sum_rows(grad_b, delta, None, step.ones, scale / n, acc_b)  # (B3): s∂J/∂b
+            _sum_rows(grads[2 * n_layers + i], delta, z_hats[i], None, scale / n, acc_g)  # ∂J/∂γ
+            delta = batchnorm.backward(delta, z_hats[i], inv_stds[i], layer.gamma,
+                                       out=deltas_v[i])  # (B4)
         # J is the batch mean: s/N goes on the smaller of δ (N × n_out) and ∇ (n_out × n_in)
         d = delta if scaled[i] is None else np.multiply(delta, scale / n, out=scaled[i])
         s = scale / n if scaled[i] is None else 1.0  # what d still lacks of s/N
-        acc_W, beta = accumulate[2 * i] if accumulate else (None, 0.0)
-        # ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ summed over the batch; with accumulate, acc ← β·acc + ∇ in one
-        # gemm where d holds s/N and W is large (bit for bit the NumPy path, batch ≤ 256)
-        fuse = acc_W is not None and s == 1.0 and acc_W.size >= FUSE_MIN
-        if not (fuse and blas.gemm(1.0, d.T, inputs[i], beta, acc_W)):  # (14)-(17) in BLAS
-            np.matmul(d.T, inputs[i], out=grad_W)  # (14)-(17), the same product in NumPy
-            if s != 1.0:
-                grad_W *= s
-            if acc_W is not None:
-                acc_W *= beta
-                acc_W += grad_W
-        np.matmul(d.T, step.ones, out=grad_b)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch sum δᵀ·1
-        if s != 1.0:
-            grad_b *= s
-        if accumulate:
-            acc_b, beta_b = accumulate[2 * i + 1]
-            acc_b *= beta_b
-            acc_b += grad_b
-            grad_W, grad_b = acc_W, acc_b
+        acc_W = accumulate[2 * i] if accumulate else None
+        grad_W = _weight_gradient(grad_W, d, inputs[i], s, acc_W)  # (14)-(17)
+        if not layer.batch_norm:
+            _sum_rows(grad_b, d, None, step.ones, s, acc_b)  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch sum δᵀ·1
         add_gradient(grad_W, layer.W, scale * l1, scale * l2)  # + s(l2 W + l1 sign(W))
         if i > 0:
             back = np.matmul(delta, layer.W, out=deltas[i - 1])  # (13): W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾
@@ -124,6 +117,40 @@ def backward_fused(
             delta = prev.backward(zs[i - 1], outs[i - 1], back, out=back)  # (12): ⊙ f'(z⁽ˡ⁾)
     net.cache["delta"] = deltas
     return grads if accumulate is None else [buf for buf, _ in accumulate]
+
+
+def _weight_gradient(grad_W: np.ndarray, d: np.ndarray, a: np.ndarray, s: float,
+                     acc: tuple[np.ndarray, float] | None) -> np.ndarray:
+    """(14)-(17): grad_W ← s·dᵀa, or acc ← β·acc + s·dᵀa (returned instead of grad_W).
+
+    With accumulate, acc ← β·acc + ∇ is one gemm where d already holds s/N and W is
+    large (bit for bit the NumPy path for batches of at most 256).
+    """
+    acc_W, beta = acc if acc is not None else (None, 0.0)
+    fuse = acc_W is not None and s == 1.0 and acc_W.size >= FUSE_MIN
+    if not (fuse and blas.gemm(1.0, d.T, a, beta, acc_W)):  # (14)-(17) in BLAS
+        np.matmul(d.T, a, out=grad_W)  # (14)-(17), the same product in NumPy
+        if s != 1.0:
+            grad_W *= s
+        if acc_W is not None:
+            acc_W *= beta
+            acc_W += grad_W
+    return grad_W if acc_W is None else acc_W
+
+
+def _sum_rows(out: np.ndarray, delta: np.ndarray, z_hat: np.ndarray | None,
+              ones: np.ndarray | None, s: float, acc: tuple[np.ndarray, float] | None) -> None:
+    """out ← s·Σ δ over the batch (δᵀ·1, a BLAS gemv), or s·Σ δ ⊙ ẑ; then acc ← β·acc + out."""
+    if z_hat is None:
+        np.matmul(delta.T, ones, out=out)
+    else:
+        np.einsum("ij,ij->j", delta, z_hat, out=out)
+    if s != 1.0:
+        out *= s
+    if acc is not None:
+        buf, beta = acc
+        buf *= beta
+        buf += out
 
 
 def train_step_fused(

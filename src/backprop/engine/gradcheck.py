@@ -36,7 +36,7 @@ def numerical_gradients(
     h: float = 1e-5,
     indices: list[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
-    """Central-difference gradients of ``net.cost`` for every parameter array.
+    """Central-difference gradients of ``net.batch_cost`` for every parameter array.
 
     ``indices`` (one array of flat indices per parameter) limits the entries
     that are perturbed; the others are left 0.
@@ -49,9 +49,9 @@ def numerical_gradients(
         for i in which:
             old = flat[i]
             flat[i] = old + h
-            plus = net.cost(X, Y, l1, l2)
+            plus = net.batch_cost(X, Y, l1, l2)
             flat[i] = old - h
-            minus = net.cost(X, Y, l1, l2)
+            minus = net.batch_cost(X, Y, l1, l2)
             flat[i] = old
             num[i] = (plus - minus) / (2 * h)
         grads.append(num.reshape(p.shape))
@@ -93,7 +93,7 @@ def gradient_check(
     """
     cfg = net.config()
     cfg.update(dtype="float64", dropout=[0.0] * len(cfg["dropout"]), input_dropout=0.0)
-    net64 = Network.from_config(cfg, [p.astype(np.float64) for p in net.params()])
+    net64 = Network.from_config(cfg, [p.astype(np.float64) for p in net.get_params()])
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y)
     if Y.ndim == 1:

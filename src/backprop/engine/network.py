@@ -34,11 +34,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from backprop.engine import batchnorm
 from backprop.engine.activations import ACTIVATIONS, Activation, LeakyReLU, get_activation
 from backprop.engine.buffers import StepBuffers
 from backprop.engine.init import default_init, get_initializer
 from backprop.engine.layers import Dense, dropout_mask
 from backprop.engine.losses import SHORTCUTS, get_loss
+from backprop.engine.params import NetworkParams
 from backprop.engine.regularization import add_gradient, check_coefficients, penalty
 
 _DEFAULT_LOSS = {
@@ -75,7 +77,7 @@ def _check_rate(name: str, rate: float) -> float:
     return float(rate)
 
 
-class Network:
+class Network(NetworkParams):
     """A multi-layer perceptron trained by backpropagation.
 
     Parameters
@@ -107,6 +109,10 @@ class Network:
         Use this generator instead of seeding a new one.
     leaky_slope : float, default 0.01
         Slope of leaky_relu for z < 0.
+    batch_norm : bool, default False
+        Normalise each hidden layer's product W a over the minibatch before its
+        activation (``backprop.engine.batchnorm``); the layer's b becomes the
+        shift after the normalisation, and a scale γ per unit is learnt.
 
     Attributes
     ----------
@@ -128,6 +134,7 @@ class Network:
         seed: int | None = None,
         rng: np.random.Generator | None = None,
         leaky_slope: float = 0.01,
+        batch_norm: bool = False,
         _params: Sequence[np.ndarray] | None = None,
     ) -> None:
         sizes = [int(s) for s in sizes]
@@ -154,11 +161,23 @@ class Network:
         self.loss = get_loss(loss)
         self.init = init or default_init(hidden[0] if hidden else output)
         self.leaky_slope = float(leaky_slope)
+        if not isinstance(batch_norm, (bool, np.bool_)):
+            raise ValueError(f"batch_norm must be True or False, got {batch_norm!r}")
+        self.batch_norm = bool(batch_norm)
         self.seed = seed
         self.rng = rng if rng is not None else np.random.default_rng(seed)
         initializer = get_initializer(self.init)
         names = [*hidden, output]
         self.layers: list[Dense] = []
+        n_layers = len(sizes) - 1
+        if _params is not None:
+            _params = list(_params)
+            if len(_params) not in (self._n_params(n_layers), self._n_state(n_layers)):
+                raise ValueError(
+                    f"a {'-'.join(map(str, sizes))} network"
+                    f"{' with batch normalisation' if self.batch_norm else ''} has "
+                    f"{self._n_params(n_layers)} parameter arrays, got {len(_params)}"
+                )
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             if _params is not None:
                 W = np.asarray(_params[2 * i], dtype=self.dtype)
@@ -170,7 +189,9 @@ class Network:
                 if names[i] == "leaky_relu"
                 else get_activation(names[i])
             )
-            self.layers.append(Dense(W, b, act))
+            self.layers.append(Dense(W, b, act, batch_norm=self.batch_norm and i < n_layers - 1))
+        if _params is not None and len(_params) > 2 * n_layers:
+            self.set_params(_params)  # γ (and the running averages, where given)
         self.cache: dict | None = None
         self._buffers: dict[int, StepBuffers] = {}  # batch size -> reused arrays (3 at most)
         self._step: StepBuffers | None = None  # the buffers of the last forward
@@ -191,63 +212,11 @@ class Network:
         """True when δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y holds exactly for this output and loss."""
         return (self.layers[-1].activation.name, self.loss.name) in SHORTCUTS
 
-    def params(self) -> list[np.ndarray]:
-        """[W⁽¹⁾, b⁽¹⁾, W⁽²⁾, b⁽²⁾, ...]: the arrays themselves (updates act in place)."""
-        return [p for layer in self.layers for p in (layer.W, layer.b)]
-
-    def param_names(self) -> list[str]:
-        return [f"{p}{i}" for i in range(1, len(self.layers) + 1) for p in ("W", "b")]
-
-    def weights(self) -> list[np.ndarray]:
-        return [layer.W for layer in self.layers]
-
-    def get_params(self) -> list[np.ndarray]:
-        """A copy of every parameter array."""
-        return [p.copy() for p in self.params()]
-
-    def set_params(self, values: Sequence[np.ndarray]) -> None:
-        """Copy ``values`` (as from ``get_params``) into the parameters, in place."""
-        params = self.params()
-        if len(values) != len(params):
-            raise ValueError(f"expected {len(params)} parameter arrays, got {len(values)}")
-        for p, v in zip(params, values):
-            if np.shape(v) != p.shape:
-                raise ValueError(f"parameter shape mismatch: expected {p.shape}, got {np.shape(v)}")
-            p[...] = v
-
-    def config(self) -> dict:
-        """Everything but the arrays needed to rebuild this network (JSON-able)."""
-        return {
-            "sizes": list(self.sizes),
-            "activation": self.activations[:-1],
-            "output": self.activations[-1],
-            "loss": self.loss.name,
-            "init": self.init,
-            "dropout": list(self.dropout),
-            "input_dropout": self.input_dropout,
-            "dtype": self.dtype.name,
-            "leaky_slope": self.leaky_slope,
-        }
-
-    @classmethod
-    def from_config(
-        cls, config: dict, params: Sequence[np.ndarray] | None = None, **kwargs
-    ) -> Network:
-        """Rebuild a network from ``config()`` and, optionally, its parameter arrays."""
-        return cls(**config, _params=params, **kwargs)
-
-    def astype(self, dtype) -> Network:
-        """A copy of this network with parameters in ``dtype`` (shares nothing)."""
-        cfg = self.config()
-        cfg["dtype"] = dtype
-        return Network.from_config(cfg, self.get_params(), rng=np.random.default_rng(0))
-
-    def copy(self) -> Network:
-        return self.astype(self.dtype)
 
     def __repr__(self) -> str:
         acts = ",".join(self.activations)
-        return f"Network({self.sizes}, activations=[{acts}], loss={self.loss.name})"
+        bn = ", batch_norm=True" if self.batch_norm else ""
+        return f"Network({self.sizes}, activations=[{acts}], loss={self.loss.name}{bn})"
 
     # ------------------------------------------------------------------ forward
     def _check_X(self, X) -> np.ndarray:
@@ -270,9 +239,10 @@ class Network:
         """
         X = self._check_X(X)
         step = StepBuffers.for_batch(self._buffers if reuse else {}, self.sizes, len(X),
-                                     self.dtype, self.dropout, self.input_dropout)
+                                     self.dtype, self.dropout, self.input_dropout,
+                                     self.batch_norm)
         self._step = step
-        inputs, zs, outs, masks = [], [], [], []
+        inputs, zs, outs, masks, z_hats, inv_stds = [], [], [], [], [], []
         a = X
         if train and self.input_dropout:
             mask = dropout_mask(a.shape, self.input_dropout, self.rng, self.dtype, step.input_mask)
@@ -280,8 +250,17 @@ class Network:
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             inputs.append(a)
-            # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b, a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾)
-            z, a = layer.forward(a, z_out=step.z[i], a_out=step.a[i])
+            z_hat = inv_std = None
+            if layer.batch_norm:  # z = γ ⊙ ẑ + b, ẑ = W a normalised over the batch (B1), (B2)
+                z, a, z_hat, mean, var, inv_std = layer.forward_batch(
+                    a, z_out=step.z[i], z_hat_out=step.z_hat[i], a_out=step.a[i])
+                if train:
+                    batchnorm.update_running(layer.running_mean, layer.running_var, mean, var,
+                                             len(X))
+            else:  # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b, a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾)
+                z, a = layer.forward(a, z_out=step.z[i], a_out=step.a[i])
+            z_hats.append(z_hat)
+            inv_stds.append(inv_std)
             zs.append(z)
             outs.append(a)
             mask = None
@@ -290,7 +269,8 @@ class Network:
                                     order="F" if a.flags.f_contiguous else "C")
                 a = np.multiply(a, mask, out=step.dropped[i])
             masks.append(mask)
-        self.cache = {"inputs": inputs, "z": zs, "a": outs, "masks": masks}
+        self.cache = {"inputs": inputs, "z": zs, "a": outs, "masks": masks, "z_hat": z_hats,
+                      "inv_std": inv_stds}
         return a
 
     @property
@@ -332,8 +312,23 @@ class Network:
 
     # ------------------------------------------------------------------ cost
     def cost(self, X: np.ndarray, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> float:
-        """J = mean loss over the batch + (l2/2)Σ‖W‖² + l1Σ|W| (no dropout)."""
+        """J = mean loss over the batch + (l2/2)Σ‖W‖² + l1Σ|W| (no dropout).
+
+        As the network predicts: batch normalisation uses its running averages.
+        """
         a = self.predict_proba(X)
+        return self.loss.value(a, np.asarray(Y, dtype=a.dtype)) + penalty(self.weights(), l1, l2)
+
+    def batch_cost(self, X: np.ndarray, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> float:
+        """J of X as one training batch, without dropout: the function ``backward`` differentiates.
+
+        The same as ``cost`` (to rounding) except with batch normalisation, which here
+        uses X's own mean and variance (B1).
+        """
+        if not self.batch_norm:
+            return self.cost(X, Y, l1, l2)
+        a = self.forward(X)
+        self.cache = None
         return self.loss.value(a, np.asarray(Y, dtype=a.dtype)) + penalty(self.weights(), l1, l2)
 
     # ------------------------------------------------------------------ backward
@@ -366,7 +361,7 @@ class Network:
         if Y.shape != a_L.shape:
             raise ValueError(f"Y must have shape {a_L.shape} (one row per sample), got {Y.shape}")
         N, layers = len(Y), self.layers
-        deltas, grads = [Y] * len(layers), [Y] * (2 * len(layers))  # filled from the top down
+        deltas, grads = [Y] * len(layers), [Y] * len(self.params())  # filled from the top down
         if self.shortcut:
             delta = a_L - Y  # (10): δ⁽ᴸ⁾ = a⁽ᴸ⁾ - y
         else:
@@ -374,8 +369,12 @@ class Network:
             delta = layers[-1].activation.backward(z_L, a_L, dJ_da)  # (11): δ⁽ᴸ⁾ = ∂J/∂a ⊙ ∂a/∂z
         for i in reversed(range(len(layers))):  # layers[i] holds W⁽ˡ⁾, l = i + 1
             deltas[i] = delta  # δ⁽ˡ⁺¹⁾
+            grads[2 * i + 1] = delta.sum(axis=0) / N  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch mean (B3)
+            if layers[i].batch_norm:  # δ of z = γ ⊙ ẑ + b, back through the normalisation
+                z_hat, gamma = self.cache["z_hat"][i], layers[i].gamma
+                grads[2 * len(layers) + i] = (delta * z_hat).sum(axis=0) / N  # (B3): ∂J/∂γ
+                delta = batchnorm.backward(delta, z_hat, self.cache["inv_std"][i], gamma)  # (B4)
             grads[2 * i] = delta.T @ inputs[i] / N  # (14)-(17): ∇⁽ˡ⁾ = δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ, batch mean
-            grads[2 * i + 1] = delta.sum(axis=0) / N  # ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁺¹⁾, batch mean
             add_gradient(grads[2 * i], layers[i].W, l1, l2)  # + l2·W + l1·sign(W)
             if i > 0:
                 back = delta @ layers[i].W  # (13): Σₖ δ⁽ˡ⁺¹⁾ₖ W⁽ˡ⁾ₖⱼ = W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾

@@ -3,7 +3,8 @@
 A checkpoint is an ``.npz`` archive (written atomically, like model files)
 with
 
-* ``param_0``, ``param_1``, ...: the network's current parameters;
+* ``param_0``, ``param_1``, ...: the network's current parameters
+  (``Network.get_params``: with batch normalisation, its running averages too);
 * ``state_<n>``: every array found in ``Trainer.state_dict()`` (the epoch's
   permutation, optimiser velocities or moments, the best weights so far);
 * ``checkpoint``: a uint8 array of UTF-8 JSON bytes holding the rest of the
@@ -83,9 +84,10 @@ def save_checkpoint(path: str | os.PathLike, trainer: Any, **meta: Any) -> Path:
     """
     arrays: dict[str, np.ndarray] = {}
     state = _encode(trainer.state_dict(), arrays)
-    for i, p in enumerate(trainer.net.params()):
+    params = trainer.net.get_params()  # with batch norm's running averages after the parameters
+    for i, p in enumerate(params):
         arrays[f"param_{i}"] = p
-    doc = {"format": FORMAT, "version": VERSION, "n_params": len(trainer.net.params()),
+    doc = {"format": FORMAT, "version": VERSION, "n_params": len(params),
            "state": state, "meta": meta}
     arrays["checkpoint"] = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
     return atomic_savez(path, arrays)

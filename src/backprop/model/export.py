@@ -220,7 +220,7 @@ def to_onnx(
     from backprop import __version__
     from backprop.model.model import Model
 
-    model = Model.of(model)
+    model = Model.of(model).folded()  # batch normalisation folded into W and b
     sizes = list(model.network.sizes)
     pre = model.preprocessor if include_preprocessing else None
     nodes, inits, x, pre_desc = _preprocessing_nodes(pre, sizes[0], helper, numpy_helper)

@@ -36,6 +36,7 @@ model file, ``save`` writes one (see :mod:`backprop.model.modelfile`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,16 @@ class Model:
                 )
         check_ensemble(len(members), len(self.network.layers))
         self.members = members
+
+    def folded(self) -> Model:
+        """This model with every member's batch normalisation folded into W and b.
+
+        Itself when no member has any (``Network.folded``); what files and graphs hold.
+        """
+        if not any(net.batch_norm for net in self.members):
+            return self
+        nets = [net.folded() for net in self.members]
+        return dataclasses.replace(self, network=nets[0], members=nets)
 
     @classmethod
     def of(cls, model: Model | Network) -> Model:

@@ -150,6 +150,7 @@ def save(model: Model | Network, path: str | os.PathLike, preprocessor: Any = No
     elif any(v is not None for v in (preprocessor, class_names, train_config, image, members)):
         raise TypeError("save(model, path): a Model carries its own preprocessor, class names, "
                         "settings and image steps; pass only extra facts as keywords")
+    model = model.folded()  # batch normalisation folded into W and b: a plain network
     meta = metadata_of(model, **extra)
     arrays = {name: a for i, net in enumerate(model.members)
               for name, a in zip(array_names(net, i), net.params())}

@@ -53,6 +53,7 @@ def save(model: Model, path: str | os.PathLike) -> Path:
     """Write ``model`` as a safetensors file at ``path`` (atomically)."""
     from backprop.model.modelfile import array_names, metadata_of
 
+    model = model.folded()  # batch normalisation folded into W and b
     header: dict = {"__metadata__": {"backprop": json.dumps(metadata_of(model))}}
     chunks, offset = [], 0
     named = [(name, a) for i, net in enumerate(model.members)

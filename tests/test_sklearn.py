@@ -21,12 +21,17 @@ from backprop.sklearn import UNSUPPORTED, BackpropClassifier
 
 
 def _checks():
-    """scikit-learn's estimator checks, less the Array API one: backprop is NumPy-only."""
-    estimator = BackpropClassifier(max_iter=100, learning_rate_init=0.01, random_state=0)
-    for est, check in estimator_checks_generator(estimator, legacy=True):
-        name = getattr(check, "func", check).__name__
-        if name != "check_array_api_input":
-            yield pytest.param(est, check, id=name)
+    """scikit-learn's estimator checks, less the Array API one: backprop is NumPy-only.
+
+    Also with batch normalisation, whose predictions must not depend on the batch either.
+    """
+    for batch_norm in (False, True):
+        estimator = BackpropClassifier(max_iter=100, learning_rate_init=0.01, random_state=0,
+                                       batch_norm=batch_norm)
+        for est, check in estimator_checks_generator(estimator, legacy=True):
+            name = getattr(check, "func", check).__name__
+            if name != "check_array_api_input":
+                yield pytest.param(est, check, id=name + ("-batch_norm" if batch_norm else ""))
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -301,3 +306,20 @@ def test_same_random_state_same_model(digits):
 def test_single_class_is_an_error():
     with pytest.raises(ValueError, match="1 class"):
         BackpropClassifier().fit(np.zeros((5, 2)), np.ones(5))
+
+
+def test_batch_norm_coefs_are_the_map_predict_proba_applies(digits):
+    X, y = digits
+    X = X / 16.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = BackpropClassifier((30, 20), batch_norm=True, max_iter=60, random_state=0)
+        clf.fit(X[:1400], y[:1400])
+    a = X[1400:]
+    for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1]):  # ReLU hidden layers, by hand
+        a = np.maximum(a @ W + b, 0.0)
+    z = a @ clf.coefs_[-1] + clf.intercepts_[-1]
+    proba = np.exp(z - z.max(axis=1, keepdims=True))
+    proba /= proba.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(X[1400:]), proba, rtol=1e-10, atol=1e-12)
+    assert clf.score(X[1400:], y[1400:]) > 0.85  # without batch norm: 0.88 at 50 epochs

@@ -25,8 +25,8 @@ Differences: ``solver`` also accepts "momentum", "nesterov" and "gd" (full
 batch); "lbfgs" is refused, and so is ``max_fun``, which only it uses.
 ``alpha`` is scikit-learn's L2 term (α/2)‖W‖² divided by the batch size,
 i.e. ``l2 = alpha / batch_size``; ``loss_curve_`` holds the data term only.
-``verbose`` prints backprop's epoch lines.  ``dropout`` and ``dtype``
-(default float64, unlike ``backprop train``) are extra.
+``verbose`` prints backprop's epoch lines.  ``dropout``, ``batch_norm`` and
+``dtype`` (default float64, unlike ``backprop train``) are extra.
 Requires scikit-learn (``pip install 'backprop-mlp[sklearn]'``).
 """
 
@@ -102,6 +102,9 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
     n_iter_no_change : int, default 10
     dropout : float, default 0
         Inverted dropout on the hidden layers (backprop's extra).
+    batch_norm : bool, default False
+        Batch normalisation of the hidden layers (backprop's extra; docs/math.md,
+        (B1)-(B4)); ``coefs_`` and ``intercepts_`` are then the folded inference map.
     dtype : {"float32", "float64"}, default "float64"
         float64 makes predictions independent of how the samples are batched,
         as scikit-learn's checks expect; "float32" trains about twice as fast.
@@ -160,6 +163,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         epsilon=1e-8,
         n_iter_no_change=10,
         dropout=0.0,
+        batch_norm=False,
         dtype="float64",
         max_fun=None,
     ):
@@ -186,6 +190,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.dropout = dropout
+        self.batch_norm = batch_norm
         self.dtype = dtype
         self.max_fun = max_fun
 
@@ -209,6 +214,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         self.network_ = Network(
             [n_features, *hidden, k if k > 2 else 1], activation=activation,
             dropout=self.dropout, dtype=self.dtype, seed=int(seed),
+            batch_norm=bool(self.batch_norm),
         )
         self.model_ = Model(self.network_, class_names=[str(c) for c in self.classes_])
         self.loss_curve_: list[float] = []
@@ -341,13 +347,13 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
     def coefs_(self) -> list[np.ndarray]:
         """Weight matrices laid out as in scikit-learn: (n_in, n_out) per layer."""
         check_is_fitted(self, "network_")
-        return [layer.W.T.copy() for layer in self.network_.layers]
+        return [layer.W.T.copy() for layer in self.network_.folded().layers]
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         """Bias vectors, one per layer."""
         check_is_fitted(self, "network_")
-        return [layer.b.copy() for layer in self.network_.layers]
+        return [layer.b.copy() for layer in self.network_.folded().layers]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

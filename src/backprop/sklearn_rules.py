@@ -35,6 +35,7 @@ AS_SETTINGS = {
     "alpha": "l2", "batch_size": "batch_size", "learning_rate_init": "lr",
     "max_iter": "epochs", "shuffle": "shuffle", "momentum": "momentum", "beta_1": "beta1",
     "beta_2": "beta2", "epsilon": "eps", "dropout": "dropout", "dtype": "dtype",
+    "batch_norm": "batch_norm",
 }
 SOLVERS = SETTINGS["optimizer"].choices
 LEARNING_RATES = ("constant", "invscaling", "adaptive")

@@ -19,9 +19,13 @@ The training loop runs the same equations through ``backprop.engine.fused``
 momentum's update in the gradient's own BLAS product); ``tests/test_fused.py``
 proves the two agree.
 
+With ``batch_norm=True`` a hidden layer's z is γ ⊙ ẑ + b, ẑ its product W a
+normalised over the batch; lines tagged (B3)-(B4) carry δ back through it.
+
 After ``forward`` the attribute ``cache`` holds, per layer, the input
 ``inputs[l]`` (a⁽ˡ⁾ after dropout), ``z[l]``, the activation ``a[l]`` (before
-dropout) and the dropout ``masks[l]`` (or None); ``backward`` adds the deltas
+dropout), the dropout ``masks[l]`` (or None) and, for batch-normalised layers,
+``z_hat[l]`` and ``inv_std[l]`` (else None); ``backward`` adds the deltas
 ``delta[l]`` (δ of layer l's output, per sample), which ``backprop explain``
 prints.  ``forward(X, train, reuse=True)`` (the training loop's call) writes
 into arrays reused per batch size (``backprop.engine.buffers``); by default
@@ -232,7 +236,10 @@ class Network(NetworkParams):
         """Forward pass: return the output activations a⁽ᴸ⁾, shape (N, n_out).
 
         ``train=True`` applies dropout (masks drawn from ``self.rng``); z and a of
-        every layer are kept in ``cache`` for ``backward``.  ``reuse=True`` writes
+        every layer are kept in ``cache`` for ``backward``.  A batch-normalised
+        layer uses the batch's own mean and variance (B1), as ``backward``
+        differentiates, and ``train=True`` moves its running averages towards
+        them; ``predict_proba`` uses the running averages.  ``reuse=True`` writes
         into buffers kept per batch size (the training loop's fast path), which the
         next ``reuse=True`` call with a batch of that size overwrites; by default
         every call returns new arrays.
